@@ -1,0 +1,204 @@
+"""The platform's own objects: MGYS studies, samples, runs, assemblies, MGYA analyses and biomes."""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex, GistIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from django.db.models import F, Func, Q, Value
+from django.utils import timezone
+
+from analyses.schemas import (
+    ANALYSIS_STATUS_SCHEMA,
+    DOWNLOADS_SCHEMA,
+    AnalysisResults,
+    AnalysisStatusFlag,
+    Provenance,
+    QualityControl,
+)
+from emgapiv2.fields import LtreeField, SchemaJSONField
+from emgapiv2.model_mixins import ENAAccessionsMixin, PrivacyMixin, PrivacyQuerySet, TimeStampedModel
+
+MGYS_SEQUENCE = "analyses_mgys_seq"
+MGYA_SEQUENCE = "analyses_mgya_seq"
+
+
+def minted_accession(prefix: str, sequence: str) -> Func:
+    """A database default that mints ``prefix`` + zero-padded ``nextval(sequence)`` (see migration 0001)."""
+    return Func(Value(prefix), Func(Value(sequence), function="nextval"), function="emg_mint_accession")
+
+
+def lineage_to_ltree() -> Func:
+    """``root:Host-associated:Human`` -> ltree ``root.Host_associated.Human`` (labels allow [A-Za-z0-9_])."""
+    labels = Func(F("lineage"), Value("[^A-Za-z0-9_:]+"), Value("_"), Value("g"), function="regexp_replace")
+    return Func(Func(labels, Value(":"), Value("."), function="replace"), function="text2ltree")
+
+
+def lineage_to_ltree_text(lineage: str) -> str:
+    """The same mapping as ``lineage_to_ltree`` in Python, for building query values."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_:]+", "_", lineage).replace(":", ".")
+
+
+class ExperimentType(models.TextChoices):
+    AMPLICON = "AMPLI", "Amplicon"
+    METAGENOMIC = "METAG", "Metagenomic"
+    METATRANSCRIPTOMIC = "METAT", "Metatranscriptomic"
+    ASSEMBLY = "ASSEM", "Assembly"
+    UNKNOWN = "UNKNO", "Unknown"
+
+
+class Biome(models.Model):
+    """A node of the GOLD-style biome tree, e.g. ``root:Environmental:Aquatic:Marine``."""
+
+    biome_name = models.CharField(max_length=255)
+    lineage = models.CharField(max_length=1024, unique=True)
+    path = models.GeneratedField(expression=lineage_to_ltree(), output_field=LtreeField(), db_persist=True)
+
+    class Meta:
+        ordering = ["lineage"]
+        indexes = [GistIndex(fields=["path"], name="analyses_biome_path_gist")]
+
+    def __str__(self) -> str:
+        return self.lineage
+
+    @property
+    def depth(self) -> int:
+        return self.lineage.count(":") + 1
+
+
+class Study(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
+    """An MGnify study (MGYS), usually mirroring one ENA study."""
+
+    accession = models.CharField(max_length=16, unique=True, db_default=minted_accession("MGYS", MGYS_SEQUENCE))
+    ena_study = models.ForeignKey("ena.Study", null=True, blank=True, on_delete=models.PROTECT, related_name="mgnify_studies")
+    biome = models.ForeignKey(Biome, null=True, blank=True, on_delete=models.PROTECT, related_name="studies")
+    title = models.TextField(blank=True, default="")
+    search_vector = models.GeneratedField(
+        expression=SearchVector("title", config="english"), output_field=SearchVectorField(), db_persist=True
+    )
+
+    class Meta(ENAAccessionsMixin.Meta):
+        verbose_name_plural = "studies"
+        indexes = [
+            *ENAAccessionsMixin.Meta.indexes,
+            GinIndex(fields=["search_vector"], name="analyses_study_search_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.accession} {self.title[:60]}"
+
+
+class Sample(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
+    ena_sample = models.OneToOneField("ena.Sample", on_delete=models.PROTECT, related_name="mgnify_sample")
+    studies = models.ManyToManyField(Study, related_name="samples")
+    biome = models.ForeignKey(Biome, null=True, blank=True, on_delete=models.PROTECT, related_name="samples")
+
+    class Meta(ENAAccessionsMixin.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.first_ena_accession or f"sample {self.pk}"
+
+
+class Run(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
+    ena_run = models.OneToOneField("ena.Run", on_delete=models.PROTECT, related_name="mgnify_run")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="runs")
+    sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="runs")
+    experiment_type = models.CharField(
+        max_length=5, choices=ExperimentType.choices, default=ExperimentType.UNKNOWN, db_index=True
+    )
+    instrument_platform = models.CharField(max_length=64, blank=True, default="")
+    instrument_model = models.CharField(max_length=128, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True, help_text="Curator-editable platform metadata")
+
+    class Meta(ENAAccessionsMixin.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.first_ena_accession or f"run {self.pk}"
+
+
+class Assembly(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        ASSEMBLING = "assembling"
+        COMPLETED = "completed"
+        FAILED = "failed"
+        SUBMITTED = "submitted"
+
+    accession = models.CharField(max_length=32, unique=True, null=True, blank=True, help_text="ERZ once submitted")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="assemblies")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="assemblies")
+    assembler_name = models.CharField(max_length=64, blank=True, default="")
+    assembler_version = models.CharField(max_length=32, blank=True, default="")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta(ENAAccessionsMixin.Meta):
+        verbose_name_plural = "assemblies"
+
+    def __str__(self) -> str:
+        return self.accession or f"assembly {self.pk}"
+
+
+class AnalysisQuerySet(PrivacyQuerySet):
+    def active(self) -> AnalysisQuerySet:
+        return self.filter(is_superseded=False)
+
+
+class Analysis(PrivacyMixin, TimeStampedModel):
+    """An MGYA: one pipeline (name, version) applied to one run or assembly, exactly once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    accession = models.CharField(max_length=16, unique=True, db_default=minted_accession("MGYA", MGYA_SEQUENCE))
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="analyses")
+    sample = models.ForeignKey(Sample, null=True, blank=True, on_delete=models.CASCADE, related_name="analyses")
+    run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="analyses")
+    assembly = models.ForeignKey(Assembly, null=True, blank=True, on_delete=models.CASCADE, related_name="analyses")
+    experiment_type = models.CharField(
+        max_length=5, choices=ExperimentType.choices, default=ExperimentType.UNKNOWN, db_index=True
+    )
+    pipeline_name = models.CharField(max_length=64, db_index=True)
+    pipeline_version = models.CharField(max_length=32, db_index=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    is_superseded = models.BooleanField(default=False, help_text="Replaced by a requested re-run")
+    status = SchemaJSONField(schema=ANALYSIS_STATUS_SCHEMA, default=dict, blank=True)
+    quality_control = SchemaJSONField(schema=QualityControl | None, null=True, blank=True)
+    results = SchemaJSONField(schema=AnalysisResults | None, null=True, blank=True)
+    downloads = SchemaJSONField(schema=DOWNLOADS_SCHEMA, default=list, blank=True)
+    provenance = SchemaJSONField(schema=Provenance | None, null=True, blank=True)
+
+    objects = AnalysisQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "analyses"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "pipeline_name", "pipeline_version"],
+                condition=Q(run__isnull=False, is_superseded=False),
+                name="one_active_analysis_per_run_pipeline_version",
+                violation_error_message="This run already has an analysis with this pipeline and version.",
+            ),
+            models.UniqueConstraint(
+                fields=["assembly", "pipeline_name", "pipeline_version"],
+                condition=Q(assembly__isnull=False, is_superseded=False),
+                name="one_active_analysis_per_assembly_pipeline_version",
+            ),
+            models.CheckConstraint(
+                condition=Q(run__isnull=False) | Q(assembly__isnull=False), name="analysis_has_run_or_assembly"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.accession
+
+    def set_status_flag(self, flag: AnalysisStatusFlag, message: str | None = None) -> None:
+        """Record ``flag`` as set now (call ``save`` afterwards)."""
+        self.status = {**(self.status or {}), flag.value: {"at": timezone.now().isoformat(), "message": message}}

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EnaConfig(AppConfig):
+    name = "ena"
+    verbose_name = "ENA"

@@ -1,0 +1,1 @@
+"""Work-tracking models (the work ledger)."""
