@@ -72,7 +72,9 @@ class Study(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
     """An MGnify study (MGYS), usually mirroring one ENA study."""
 
     accession = models.CharField(max_length=16, unique=True, db_default=minted_accession("MGYS", MGYS_SEQUENCE))
-    ena_study = models.ForeignKey("ena.Study", null=True, blank=True, on_delete=models.PROTECT, related_name="mgnify_studies")
+    ena_study = models.ForeignKey(
+        "ena.Study", null=True, blank=True, on_delete=models.PROTECT, related_name="mgnify_studies"
+    )
     biome = models.ForeignKey(Biome, null=True, blank=True, on_delete=models.PROTECT, related_name="studies")
     title = models.TextField(blank=True, default="")
     search_vector = models.GeneratedField(

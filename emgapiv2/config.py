@@ -85,9 +85,7 @@ class PipelinesConfig(BaseModel):
 class EMGConfig(BaseSettings):
     """All settings of the platform, grouped by the component they configure."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="EMG_", env_nested_delimiter="__", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="EMG_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
     debug: bool = False
     secret_key: SecretStr = SecretStr("dev-only-insecure-secret-key-change-me")
