@@ -38,6 +38,10 @@ def _register_routers() -> None:
 
     api.add_router("/", analyses_router)
 
+    from workflows.launch_api import router as launch_router
+
+    api.add_router("/private/", launch_router)
+
 
 _register_routers()
 

@@ -61,7 +61,7 @@ class PrefectConfig(BaseModel):
     api_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:4200/api")
     ui_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:4200")
     work_pool: str = "slurm"
-    analyse_study_deployment: str = "analyse-study/analyse_study"
+    analyse_study_deployment: str = "analyse-study/analyse-study"
     max_parallel_analyses: PositiveInt = 4
 
 

@@ -1,0 +1,1 @@
+"""Helpers that connect Prefect with the platform (deployments, clients, flow-run links)."""
