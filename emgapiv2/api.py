@@ -28,6 +28,16 @@ def invalid_value(request: HttpRequest, exc: DjangoValidationError) -> HttpRespo
     return api.create_response(request, {"detail": "; ".join(exc.messages)}, status=400)
 
 
+@api.exception_handler(NinjaValidationError)
+def invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    """422 with one readable ``detail`` line per bad parameter (and ninja's structured ``errors``)."""
+    lines = [
+        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+        for error in exc.errors
+    ]
+    return api.create_response(request, {"detail": "; ".join(lines), "errors": exc.errors}, status=422)
+
+
 @api.exception_handler(Http404)
 def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or "Not found"}, status=404)

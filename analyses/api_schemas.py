@@ -1,0 +1,272 @@
+"""Ninja schemas for the read API's responses and query filters.
+
+The JSONField contents (results, quality control, downloads, provenance) are described by the plain
+pydantic schemas in :mod:`analyses.schemas`; this module describes the envelope around them.
+List schemas read only columns and prefetched relations (see :mod:`analyses.selectors`), so
+serialising a page never issues a query per row.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Annotated
+
+from ninja import Field, Schema
+from pydantic import AfterValidator
+
+from analyses.models import Analysis, Assembly, ExperimentType
+from analyses.schemas import AnalysisStatusFlag, Provenance, StatusFlagValue
+
+#: A GOLD-style lineage: ``root`` then ``:``-separated labels; no empty, padded or ``/``-containing labels.
+LINEAGE_PATTERN = re.compile(r"root(?::[^:/\s\x00-\x1f](?:[^:/\x00-\x1f]{0,253}[^:/\s\x00-\x1f])?)*")
+MAX_LINEAGE_LENGTH = 1024
+
+
+def validate_lineage(lineage: str) -> str:
+    """Return ``lineage`` if it looks like ``root:Environmental:Aquatic``; raise ValueError otherwise.
+
+    :param lineage: the lineage to check
+    :raises ValueError: naming the lineage and the expected form
+    """
+    if len(lineage) > MAX_LINEAGE_LENGTH or not LINEAGE_PATTERN.fullmatch(lineage):
+        raise ValueError(
+            f"{lineage[:80]!r} is not a valid biome lineage: expected 'root' followed by ':'-separated labels, "
+            "e.g. 'root:Environmental:Aquatic'"
+        )
+    return lineage
+
+
+Lineage = Annotated[str, AfterValidator(validate_lineage)]
+
+
+class ErrorOut(Schema):
+    detail: str
+
+
+# ---------------------------------------------------------------------------------------------- filters
+
+
+class BiomeFilters(Schema):
+    biome_lineage: Lineage | None = Field(
+        None, description="Only this biome and those below it, e.g. root:Environmental:Aquatic"
+    )
+
+
+class StudyFilters(BiomeFilters):
+    search: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description='Free text over titles, web-search syntax: words, "a phrase", -excluded, or',
+    )
+
+
+class SampleFilters(BiomeFilters):
+    pass
+
+
+class RunFilters(BiomeFilters):
+    """``biome_lineage`` matches the biome of the run's study."""
+
+    experiment_type: ExperimentType | None = None
+
+
+class AnalysisFilters(BiomeFilters):
+    """``biome_lineage`` matches the biome of the analysis' study."""
+
+    experiment_type: ExperimentType | None = None
+    state: Analysis.State | None = None
+    pipeline_name: str | None = Field(None, min_length=1, max_length=64)
+    pipeline_version: str | None = Field(None, min_length=1, max_length=32)
+    include_superseded: bool = Field(False, description="Also list analyses replaced by a re-run")
+
+
+class AssemblyFilters(BiomeFilters):
+    """``biome_lineage`` matches the biome of the assembly's study."""
+
+    status: Assembly.Status | None = None
+
+
+# ---------------------------------------------------------------------------------------------- biomes
+
+
+class BiomeOut(Schema):
+    biome_name: str
+    lineage: str
+
+
+class BiomeDetailOut(BiomeOut):
+    depth: int
+    children: list[BiomeOut] = Field(description="Biomes directly below this one")
+
+
+# ---------------------------------------------------------------------------------------------- studies
+
+
+class StudyOut(Schema):
+    accession: str = Field(examples=["MGYS00000001"])
+    ena_accessions: list[str] = Field(examples=[["PRJEB1234", "ERP001234"]])
+    title: str
+    biome: BiomeOut | None
+    is_private: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ENAStudyOut(Schema):
+    accession: str
+    title: str
+    fetched_at: datetime | None
+
+
+class StudyDetailOut(StudyOut):
+    ena_study: ENAStudyOut | None
+    samples_count: int
+    runs_count: int
+    analyses_count: int
+
+
+# ---------------------------------------------------------------------------------------------- samples
+
+
+def _first_accession(obj) -> str | None:
+    return obj.ena_accessions[0] if obj.ena_accessions else None
+
+
+class SampleOut(Schema):
+    accession: str | None = Field(examples=["SAMEA1234567"], description="The sample's first ENA accession")
+    ena_accessions: list[str]
+    biome: BiomeOut | None
+    is_private: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_accession(obj) -> str | None:
+        return _first_accession(obj)
+
+
+class SampleDetailOut(SampleOut):
+    title: str
+    scientific_name: str
+    tax_id: str
+    studies: list[str] = Field(description="Accessions (MGYS) of the studies the sample belongs to")
+    runs_count: int
+    metadata: dict = Field(description="The sample record as ENA returned it")
+
+    @staticmethod
+    def resolve_studies(obj) -> list[str]:
+        return obj.studies_accessions
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+class RunOut(Schema):
+    accession: str | None = Field(examples=["ERR1234567"], description="The run's first ENA accession")
+    ena_accessions: list[str]
+    study_accession: str
+    sample_accession: str | None
+    experiment_type: ExperimentType
+    instrument_platform: str
+    instrument_model: str
+    is_private: bool
+    created_at: datetime
+
+    @staticmethod
+    def resolve_accession(obj) -> str | None:
+        return _first_accession(obj)
+
+    @staticmethod
+    def resolve_study_accession(obj) -> str:
+        return obj.study.accession
+
+    @staticmethod
+    def resolve_sample_accession(obj) -> str | None:
+        return _first_accession(obj.sample)
+
+
+class RunDetailOut(RunOut):
+    experiment_accession: str
+    library_strategy: str
+    library_layout: str
+    library_source: str
+    library_selection: str
+    read_count: int | None
+    base_count: int | None
+    first_public: date | None
+    metadata: dict = Field(description="Curator-editable platform metadata")
+
+
+# ---------------------------------------------------------------------------------------------- assemblies
+
+
+class AssemblyOut(Schema):
+    id: int
+    accession: str | None = Field(description="ERZ accession, once submitted to ENA")
+    ena_accessions: list[str]
+    study_accession: str
+    run_accession: str | None
+    assembler_name: str
+    assembler_version: str
+    status: Assembly.Status
+    is_private: bool
+    created_at: datetime
+
+    @staticmethod
+    def resolve_study_accession(obj) -> str:
+        return obj.study.accession
+
+    @staticmethod
+    def resolve_run_accession(obj) -> str | None:
+        return _first_accession(obj.run) if obj.run_id else None
+
+
+class AssemblyDetailOut(AssemblyOut):
+    metadata: dict
+
+
+# ---------------------------------------------------------------------------------------------- analyses
+
+
+class AnalysisOut(Schema):
+    accession: str = Field(examples=["MGYA00000001"])
+    study_accession: str
+    sample_accession: str | None
+    run_accession: str | None
+    assembly_accession: str | None = Field(description="ERZ accession, or the assembly's id if not yet submitted")
+    experiment_type: ExperimentType
+    pipeline_name: str
+    pipeline_version: str
+    state: Analysis.State
+    is_superseded: bool
+    is_private: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_study_accession(obj) -> str:
+        return obj.study.accession
+
+    @staticmethod
+    def resolve_sample_accession(obj) -> str | None:
+        return _first_accession(obj.sample) if obj.sample_id else None
+
+    @staticmethod
+    def resolve_run_accession(obj) -> str | None:
+        return _first_accession(obj.run) if obj.run_id else None
+
+    @staticmethod
+    def resolve_assembly_accession(obj) -> str | None:
+        if not obj.assembly_id:
+            return None
+        return obj.assembly.accession or str(obj.assembly_id)
+
+
+class AnalysisDetailOut(AnalysisOut):
+    status: dict[AnalysisStatusFlag, StatusFlagValue] = Field(description="Milestones, each with when it was set")
+    provenance: Provenance | None
+    has_results: bool
+    has_quality_control: bool
+    downloads_count: int

@@ -1,0 +1,449 @@
+"""Read functions for the analyses app, shaped so that the API never issues a query per row.
+
+Rules followed here:
+
+* List querysets have no JOINs: relation filters are ``<fk>_id__in=<subquery>``, and related objects
+  that a list shows are loaded with ``prefetch_related`` (one extra query per relation, whatever the
+  page size) restricted to the columns shown.
+* Every list is ordered by a unique key, so pages are stable.
+* Privacy: rows are filtered with :meth:`PrivacyQuerySet.visible_to`; rows that hang off a study are
+  also hidden when their study is. Something invisible is reported exactly like something missing
+  (``Http404``), never as forbidden.
+* Accessions are checked with :mod:`ena.accessions` before any query: a malformed one raises
+  :class:`ena.accessions.InvalidAccessionError` (a 400 in the API).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db.models import BooleanField, ExpressionWrapper, F, Func, IntegerField, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
+from ena.accessions import (
+    RUN_KINDS,
+    SAMPLE_KINDS,
+    STUDY_KINDS,
+    AccessionKind,
+    InvalidAccessionError,
+    accession_kind,
+    validate_accession,
+)
+
+#: Columns an analysis list shows; the JSON result columns are left in the database.
+ANALYSIS_LIST_COLUMNS = (
+    "id",
+    "accession",
+    "study_id",
+    "sample_id",
+    "run_id",
+    "assembly_id",
+    "experiment_type",
+    "pipeline_name",
+    "pipeline_version",
+    "state",
+    "is_superseded",
+    "is_private",
+    "webin_submitter",
+    "created_at",
+    "updated_at",
+)
+ANALYSIS_JSON_COLUMNS = ("status", "quality_control", "results", "downloads", "provenance")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _accessions_only(model: type, *extra: str) -> QuerySet:
+    """A queryset for prefetching ``model`` with just what a list shows of it."""
+    return model.objects.only("id", *extra)
+
+
+def biome_ids_under(lineage: str) -> QuerySet:
+    """Ids of the biome ``lineage`` and all biomes below it, as a subquery (uses the GiST index on path).
+
+    :param lineage: e.g. ``root:Environmental:Aquatic``
+    """
+    return Biome.objects.filter(path__descendant_of=lineage_to_ltree_text(lineage)).values("id")
+
+
+def visible_studies(user: Any) -> QuerySet:
+    """Studies ``user`` may see."""
+    return Study.objects.visible_to(user)
+
+
+def _visible_study_ids(user: Any) -> QuerySet:
+    return visible_studies(user).values("id")
+
+
+def _study_ids_in_biome(user: Any, biome_lineage: str | None) -> QuerySet:
+    studies = visible_studies(user)
+    if biome_lineage:
+        studies = studies.filter(biome_id__in=biome_ids_under(biome_lineage))
+    return studies.values("id")
+
+
+# ---------------------------------------------------------------------------------------------- biomes
+
+
+def biome_list(*, biome_lineage: str | None = None) -> QuerySet:
+    """All biomes in lineage order, optionally only ``biome_lineage`` and those below it.
+
+    :param biome_lineage: a lineage prefix (whole labels), e.g. ``root:Host-associated``
+    """
+    biomes = Biome.objects.only("id", "biome_name", "lineage").order_by("lineage")
+    if biome_lineage:
+        biomes = biomes.filter(id__in=biome_ids_under(biome_lineage))
+    return biomes
+
+
+def biome_get(*, lineage: str) -> Biome:
+    """The biome with exactly this lineage, with ``children`` (the biomes directly below it) attached.
+
+    :param lineage: e.g. ``root:Environmental:Aquatic:Marine``
+    :raises Http404: when there is no such biome
+    """
+    biome = Biome.objects.filter(lineage=lineage).first()
+    if biome is None:
+        raise Http404(f"No biome with lineage {lineage!r}")
+    biome.children = list(
+        Biome.objects.filter(path__descendant_of=biome.path, lineage__regex=rf"^[^:]+(:[^:]+){{{biome.depth}}}$")
+        .only("id", "biome_name", "lineage")
+        .order_by("lineage")
+    )
+    return biome
+
+
+# ---------------------------------------------------------------------------------------------- studies
+
+
+def study_list(*, user: Any, biome_lineage: str | None = None, search: str | None = None) -> QuerySet:
+    """Studies ``user`` may see, newest first; with ``search``, best title match first.
+
+    :param user: the requesting user (anonymous users see public studies only)
+    :param biome_lineage: only studies in this biome or below it
+    :param search: web-search syntax over titles (``"a phrase" word -excluded``)
+    """
+    studies = visible_studies(user).prefetch_related(
+        Prefetch("biome", queryset=_accessions_only(Biome, "biome_name", "lineage"))
+    )
+    if biome_lineage:
+        studies = studies.filter(biome_id__in=biome_ids_under(biome_lineage))
+    if search:
+        query = SearchQuery(search, search_type="websearch", config="english")
+        return studies.filter(search_vector=query).order_by(SearchRank(F("search_vector"), query).desc(), "-id")
+    return studies.order_by("-id")
+
+
+def study_get(*, user: Any, accession: str) -> Study:
+    """The study known by an MGYS accession or by any ENA study accession (PRJ*/ERP/SRP/DRP).
+
+    When several MGnify studies mirror one ENA study, the oldest is returned.
+
+    :param user: the requesting user
+    :param accession: ``MGYS00000001``, ``PRJEB1234`` or ``ERP001234``
+    :raises InvalidAccessionError: when ``accession`` is none of those kinds
+    :raises Http404: when no study the user may see has it
+    """
+    kind = validate_accession(
+        accession, STUDY_KINDS | {AccessionKind.MGNIFY_STUDY}, expected="study (MGYS/PRJ*/ERP/SRP/DRP)"
+    )
+    studies = visible_studies(user).select_related("biome", "ena_study")
+    if kind == AccessionKind.MGNIFY_STUDY:
+        study = studies.filter(accession=accession).first()
+    else:
+        study = studies.by_accession(accession).order_by("id").first()
+    if study is None:
+        raise Http404(f"No study {accession}")
+    return study
+
+
+def study_counts(*, user: Any, study: Study) -> dict[str, int]:
+    """How many samples, runs and (active) analyses of ``study`` the user may see.
+
+    :param user: the requesting user
+    :param study: a study the user may see
+    """
+    return {
+        "samples_count": sample_list(user=user, study=study).count(),
+        "runs_count": run_list(user=user, study=study).count(),
+        "analyses_count": analysis_list(user=user, study=study).count(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- samples
+
+
+def sample_list(*, user: Any, biome_lineage: str | None = None, study: Study | None = None) -> QuerySet:
+    """Samples ``user`` may see, newest first.
+
+    :param user: the requesting user
+    :param biome_lineage: only samples whose own biome is this one or below it
+    :param study: only samples of this study
+    """
+    samples = (
+        Sample.objects.visible_to(user)
+        .only("id", "ena_accessions", "biome_id", "is_private", "webin_submitter", "created_at", "updated_at")
+        .prefetch_related(Prefetch("biome", queryset=_accessions_only(Biome, "biome_name", "lineage")))
+    )
+    if biome_lineage:
+        samples = samples.filter(biome_id__in=biome_ids_under(biome_lineage))
+    if study is not None:
+        samples = samples.filter(id__in=Sample.studies.through.objects.filter(study_id=study.id).values("sample_id"))
+    return samples.order_by("-id")
+
+
+def sample_get(*, user: Any, accession: str) -> Sample:
+    """The sample known by this ENA sample accession (SAM*/ERS/SRS/DRS).
+
+    :param user: the requesting user
+    :param accession: e.g. ``SAMEA1234567`` or ``ERS1234567``
+    :raises InvalidAccessionError: for a malformed or non-sample accession
+    :raises Http404: when no sample the user may see has it
+    """
+    validate_accession(accession, SAMPLE_KINDS, expected="ENA sample (SAM*/ERS/SRS/DRS)")
+    sample = (
+        Sample.objects.visible_to(user)
+        .by_accession(accession)
+        .select_related("biome", "ena_sample")
+        .order_by("id")
+        .first()
+    )
+    if sample is None:
+        raise Http404(f"No sample {accession}")
+    sample.title = sample.ena_sample.title
+    sample.scientific_name = sample.ena_sample.scientific_name
+    sample.tax_id = sample.ena_sample.tax_id
+    sample.metadata = sample.ena_sample.metadata
+    sample.studies_accessions = list(
+        visible_studies(user).filter(samples=sample).order_by("accession").values_list("accession", flat=True)
+    )
+    sample.runs_count = run_list(user=user).filter(sample_id=sample.id).count()
+    return sample
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+
+def _run_prefetches() -> tuple[Prefetch, ...]:
+    return (
+        Prefetch("study", queryset=_accessions_only(Study, "accession")),
+        Prefetch("sample", queryset=_accessions_only(Sample, "ena_accessions")),
+    )
+
+
+def run_list(
+    *, user: Any, experiment_type: str | None = None, biome_lineage: str | None = None, study: Study | None = None
+) -> QuerySet:
+    """Runs ``user`` may see (and whose study they may see), newest first.
+
+    :param user: the requesting user
+    :param experiment_type: an :class:`analyses.models.ExperimentType` value
+    :param biome_lineage: only runs whose study's biome is this one or below it
+    :param study: only runs of this study
+    """
+    runs = (
+        Run.objects.visible_to(user)
+        .filter(study_id__in=_study_ids_in_biome(user, biome_lineage))
+        .defer("metadata")
+        .prefetch_related(*_run_prefetches())
+    )
+    if experiment_type:
+        runs = runs.filter(experiment_type=experiment_type)
+    if study is not None:
+        runs = runs.filter(study_id=study.id)
+    return runs.order_by("-id")
+
+
+def run_get(*, user: Any, accession: str) -> Run:
+    """The run known by this ENA run accession (ERR/SRR/DRR).
+
+    :param user: the requesting user
+    :param accession: e.g. ``ERR1234567``
+    :raises InvalidAccessionError: for a malformed or non-run accession
+    :raises Http404: when no run the user may see has it
+    """
+    validate_accession(accession, RUN_KINDS, expected="ENA run (ERR/SRR/DRR)")
+    run = (
+        Run.objects.visible_to(user)
+        .by_accession(accession)
+        .filter(study_id__in=_visible_study_ids(user))
+        .select_related("study", "sample", "ena_run")
+        .order_by("id")
+        .first()
+    )
+    if run is None:
+        raise Http404(f"No run {accession}")
+    for field in (
+        "experiment_accession",
+        "library_strategy",
+        "library_layout",
+        "library_source",
+        "library_selection",
+        "read_count",
+        "base_count",
+        "first_public",
+    ):
+        setattr(run, field, getattr(run.ena_run, field))
+    return run
+
+
+# ---------------------------------------------------------------------------------------------- assemblies
+
+
+def _assembly_prefetches() -> tuple[Prefetch, ...]:
+    return (
+        Prefetch("study", queryset=_accessions_only(Study, "accession")),
+        Prefetch("run", queryset=_accessions_only(Run, "ena_accessions")),
+    )
+
+
+def assembly_list(*, user: Any, status: str | None = None, biome_lineage: str | None = None) -> QuerySet:
+    """Assemblies ``user`` may see, newest first.
+
+    :param user: the requesting user
+    :param status: an :class:`analyses.models.Assembly.Status` value
+    :param biome_lineage: only assemblies whose study's biome is this one or below it
+    """
+    assemblies = (
+        Assembly.objects.visible_to(user)
+        .filter(study_id__in=_study_ids_in_biome(user, biome_lineage))
+        .defer("metadata")
+        .prefetch_related(*_assembly_prefetches())
+    )
+    if status:
+        assemblies = assemblies.filter(status=status)
+    return assemblies.order_by("-id")
+
+
+def assembly_get(*, user: Any, id_or_accession: str) -> Assembly:
+    """The assembly with this numeric id, ERZ accession, or GCA accession (one of its ENA accessions).
+
+    :param user: the requesting user
+    :param id_or_accession: ``42``, ``ERZ1234567`` or ``GCA_000000001.1``
+    :raises InvalidAccessionError: when it is neither a positive integer nor an assembly accession
+    :raises Http404: when no assembly the user may see has it
+    """
+    assemblies = (
+        Assembly.objects.visible_to(user)
+        .filter(study_id__in=_visible_study_ids(user))
+        .prefetch_related(*_assembly_prefetches())
+    )
+    if id_or_accession.isascii() and id_or_accession.isdigit() and len(id_or_accession) <= 18:
+        assembly = assemblies.filter(id=int(id_or_accession)).first()
+    else:
+        kind = accession_kind(id_or_accession)
+        if kind == AccessionKind.ANALYSIS:
+            assembly = assemblies.filter(Q(accession=id_or_accession) | Q(ena_accessions__contains=[id_or_accession]))
+            assembly = assembly.order_by("id").first()
+        elif kind == AccessionKind.ASSEMBLY:
+            assembly = assemblies.by_accession(id_or_accession).order_by("id").first()
+        else:
+            raise InvalidAccessionError(id_or_accession, "assembly (a numeric id, ERZ/SRZ/DRZ or GCA_)")
+    if assembly is None:
+        raise Http404(f"No assembly {id_or_accession}")
+    return assembly
+
+
+# ---------------------------------------------------------------------------------------------- analyses
+
+
+def _analysis_prefetches() -> tuple[Prefetch, ...]:
+    return (
+        Prefetch("study", queryset=_accessions_only(Study, "accession")),
+        Prefetch("sample", queryset=_accessions_only(Sample, "ena_accessions")),
+        Prefetch("run", queryset=_accessions_only(Run, "ena_accessions")),
+        Prefetch("assembly", queryset=_accessions_only(Assembly, "accession")),
+    )
+
+
+def analysis_list(
+    *,
+    user: Any,
+    study: Study | None = None,
+    experiment_type: str | None = None,
+    state: str | None = None,
+    pipeline_name: str | None = None,
+    pipeline_version: str | None = None,
+    biome_lineage: str | None = None,
+    include_superseded: bool = False,
+) -> QuerySet:
+    """Analyses ``user`` may see (and whose study they may see), newest first, without their JSON results.
+
+    :param user: the requesting user
+    :param study: only analyses of this study
+    :param experiment_type: an :class:`analyses.models.ExperimentType` value
+    :param state: an :class:`analyses.models.Analysis.State` value
+    :param pipeline_name: exact pipeline name
+    :param pipeline_version: exact pipeline version
+    :param biome_lineage: only analyses whose study's biome is this one or below it
+    :param include_superseded: also analyses replaced by a re-run
+    """
+    analyses = (
+        Analysis.objects.visible_to(user)
+        .filter(study_id__in=_study_ids_in_biome(user, biome_lineage))
+        .only(*ANALYSIS_LIST_COLUMNS)
+        .prefetch_related(*_analysis_prefetches())
+    )
+    filters = {
+        "study_id": study.id if study is not None else None,
+        "experiment_type": experiment_type,
+        "state": state,
+        "pipeline_name": pipeline_name,
+        "pipeline_version": pipeline_version,
+    }
+    analyses = analyses.filter(**{name: value for name, value in filters.items() if value is not None})
+    if not include_superseded:
+        analyses = analyses.filter(is_superseded=False)
+    return analyses.order_by("-id")
+
+
+def _visible_analyses(user: Any, accession: str) -> QuerySet:
+    validate_accession(accession, {AccessionKind.MGNIFY_ANALYSIS}, expected="MGnify analysis (MGYA)")
+    return Analysis.objects.visible_to(user).filter(accession=accession, study_id__in=_visible_study_ids(user))
+
+
+def analysis_get(*, user: Any, accession: str) -> Analysis:
+    """The analysis with this MGYA accession, without its large JSON columns.
+
+    Annotated with ``has_results``, ``has_quality_control`` and ``downloads_count`` so that callers can
+    point at the action endpoints without loading what they return.
+
+    :param user: the requesting user
+    :param accession: e.g. ``MGYA00000001``
+    :raises InvalidAccessionError: for a malformed accession
+    :raises Http404: when no analysis the user may see has it
+    """
+    analysis = (
+        _visible_analyses(user, accession)
+        .defer("results", "quality_control", "downloads")
+        .select_related("study", "sample", "run", "assembly")
+        .annotate(
+            has_results=ExpressionWrapper(Q(results__isnull=False), output_field=BooleanField()),
+            has_quality_control=ExpressionWrapper(Q(quality_control__isnull=False), output_field=BooleanField()),
+            downloads_count=Func(F("downloads"), function="jsonb_array_length", output_field=IntegerField()),
+        )
+        .first()
+    )
+    if analysis is None:
+        raise Http404(f"No analysis {accession}")
+    return analysis
+
+
+def analysis_json(*, user: Any, accession: str, field: str) -> Any:
+    """One JSON column (``results``, ``quality_control``, ``downloads``, ...) of an analysis, alone.
+
+    :param user: the requesting user
+    :param accession: e.g. ``MGYA00000001``
+    :param field: one of :data:`ANALYSIS_JSON_COLUMNS`
+    :raises InvalidAccessionError: for a malformed accession
+    :raises Http404: when no analysis the user may see has it
+    """
+    if field not in ANALYSIS_JSON_COLUMNS:
+        raise ValueError(f"{field!r} is not a JSON column of Analysis")
+    rows = list(_visible_analyses(user, accession).values_list(field, flat=True)[:1])
+    if not rows:
+        raise Http404(f"No analysis {accession}")
+    return rows[0]
