@@ -1,0 +1,156 @@
+"""Services that create analyses and record their progress and results (called by the flows).
+
+Every write is a single UPDATE or a short transaction, so a crashed flow leaves each analysis in
+its last recorded state, never half-written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from analyses.models import Analysis, Run, Study
+from analyses.schemas import (
+    AnalysisResults,
+    AnalysisStatusFlag,
+    DownloadFile,
+    Provenance,
+    QualityControl,
+    SlurmJobRecord,
+)
+from emgapiv2.fields import SchemaJSONField
+
+
+def _flag(flag: AnalysisStatusFlag, message: str | None = None) -> dict:
+    return {flag.value: {"at": timezone.now().isoformat(), "message": message}}
+
+
+def ensure_run_analyses(
+    *, study: Study, runs: Iterable[Run], pipeline_name: str, pipeline_version: str
+) -> tuple[list[Analysis], int]:
+    """Create the missing analyses of ``runs`` for this pipeline version; return all of them and how many were new.
+
+    Uniqueness is the database's partial unique constraint on (run, pipeline, version): concurrent
+    callers both ``INSERT … ON CONFLICT DO NOTHING`` and then read the same rows.
+
+    :param study: the MGYS study the analyses belong to
+    :param runs: the runs to analyse
+    :param pipeline_name: e.g. ``raw-reads``
+    :param pipeline_version: e.g. ``1.0.0``
+    """
+    runs = list(runs)
+    before = Analysis.objects.active().filter(
+        run__in=runs, pipeline_name=pipeline_name, pipeline_version=pipeline_version
+    )
+    existing_run_ids = set(before.values_list("run_id", flat=True))
+    Analysis.objects.bulk_create(
+        [
+            Analysis(
+                study=study,
+                run=run,
+                sample_id=run.sample_id,
+                experiment_type=run.experiment_type,
+                pipeline_name=pipeline_name,
+                pipeline_version=pipeline_version,
+                is_private=run.is_private,
+                webin_submitter=run.webin_submitter,
+                status=_flag(AnalysisStatusFlag.ANALYSIS_CREATED),
+            )
+            for run in runs
+            if run.pk not in existing_run_ids
+        ],
+        ignore_conflicts=True,
+    )
+    analyses = list(
+        Analysis.objects.active()
+        .filter(run__in=runs, pipeline_name=pipeline_name, pipeline_version=pipeline_version)
+        .select_related("run", "run__ena_run")
+        .order_by("accession")
+    )
+    return analyses, len(analyses) - len(existing_run_ids)
+
+
+def supersede_for_rerun(*, analysis: Analysis) -> Analysis:
+    """Replace a failed analysis with a fresh one (a new MGYA) for a requested re-run."""
+    with transaction.atomic():
+        Analysis.objects.filter(pk=analysis.pk).update(is_superseded=True, updated_at=timezone.now())
+        return Analysis.objects.create(
+            study_id=analysis.study_id,
+            run_id=analysis.run_id,
+            assembly_id=analysis.assembly_id,
+            sample_id=analysis.sample_id,
+            experiment_type=analysis.experiment_type,
+            pipeline_name=analysis.pipeline_name,
+            pipeline_version=analysis.pipeline_version,
+            is_private=analysis.is_private,
+            webin_submitter=analysis.webin_submitter,
+            status=_flag(AnalysisStatusFlag.ANALYSIS_CREATED, f"re-run of {analysis.accession}"),
+        )
+
+
+def _update(analysis: Analysis, *, flags: dict | None = None, **fields) -> None:
+    """Apply ``fields`` and merge ``flags`` into status, on the row and on the instance."""
+    with transaction.atomic():
+        locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
+        if flags:
+            fields["status"] = {**(locked.status or {}), **flags}
+        Analysis.objects.filter(pk=analysis.pk).update(**fields, updated_at=timezone.now())
+    for name, value in fields.items():
+        field = Analysis._meta.get_field(name)
+        setattr(analysis, name, field.validate_value(value) if isinstance(field, SchemaJSONField) else value)
+
+
+def mark_reads_fetched(*, analysis: Analysis, checksums: dict[str, str]) -> None:
+    _update(analysis, flags=_flag(AnalysisStatusFlag.READS_FETCHED, f"{len(checksums)} files, md5 verified"))
+
+
+def mark_started(*, analysis: Analysis, provenance: Provenance) -> None:
+    _update(
+        analysis,
+        state=Analysis.State.RUNNING,
+        provenance=provenance,
+        flags=_flag(AnalysisStatusFlag.ANALYSIS_STARTED),
+    )
+
+
+def record_slurm_jobs(*, analysis: Analysis, jobs: list[SlurmJobRecord]) -> None:
+    """Store the pipeline's Slurm jobs (ids, steps, states) on the analysis' provenance."""
+    provenance = Provenance.model_validate(analysis.provenance) if analysis.provenance else None
+    if provenance is None or provenance.slurm_jobs == jobs:
+        return
+    _update(analysis, provenance=provenance.model_copy(update={"slurm_jobs": jobs}))
+
+
+def mark_failed(*, analysis: Analysis, message: str, failed_step: str | None = None) -> None:
+    provenance = Provenance.model_validate(analysis.provenance) if analysis.provenance else None
+    fields: dict = {"state": Analysis.State.FAILED}
+    if provenance is not None:
+        fields["provenance"] = provenance.model_copy(update={"failed_step": failed_step, "error_message": message})
+    where = f"{failed_step}: " if failed_step else ""
+    _update(analysis, flags=_flag(AnalysisStatusFlag.ANALYSIS_FAILED, f"{where}{message}"[:2000]), **fields)
+
+
+def store_results(
+    *,
+    analysis: Analysis,
+    quality_control: QualityControl,
+    results: AnalysisResults,
+    downloads: list[DownloadFile],
+    provenance: Provenance,
+) -> None:
+    """Record a completed analysis' parsed outputs in one write."""
+    flags = {
+        **_flag(AnalysisStatusFlag.RESULTS_IMPORTED),
+        **_flag(AnalysisStatusFlag.ANALYSIS_COMPLETED),
+    }
+    _update(
+        analysis,
+        state=Analysis.State.COMPLETED,
+        quality_control=quality_control,
+        results=results,
+        downloads=downloads,
+        provenance=provenance,
+        flags=flags,
+    )

@@ -1,0 +1,58 @@
+"""Drive the platform's main job through its public API, as a user would.
+
+POST /api/v2/private/studies/{accession}/analyse, follow the flow run until it ends, then print
+the study's analyses from /api/v2/studies/{MGYS}/analyses. Exits non-zero with one line on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import httpx
+
+TERMINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("study", help="ENA study accession, e.g. PRJEB… from the local ENA mirror")
+    parser.add_argument("--api", default="http://127.0.0.1:8000/api/v2")
+    parser.add_argument("--user", default="admin")
+    parser.add_argument("--password", default="admin")
+    parser.add_argument("--timeout", type=float, default=1800)
+    args = parser.parse_args(argv)
+
+    client = httpx.Client(base_url=args.api, auth=(args.user, args.password), timeout=30)
+    started = time.monotonic()
+    response = client.post(f"/private/studies/{args.study}/analyse", json={})
+    if response.status_code != 202:
+        sys.exit(f"main job: launching the analysis failed ({response.status_code}): {response.text[:300]}")
+    run = response.json()
+    print(f"flow run {run['flow_run_name']} started: {run['ui_url']}")
+
+    last_state = None
+    while True:
+        state = client.get(f"/private/flow-runs/{run['flow_run_id']}").json()
+        if state["state_name"] != last_state:
+            print(f"  [{time.monotonic() - started:6.1f}s] flow run {state['state_name']}")
+            last_state = state["state_name"]
+        if state["state_type"] in TERMINAL_STATES:
+            break
+        if time.monotonic() - started > args.timeout:
+            sys.exit(f"main job: the flow run did not finish within {args.timeout:.0f}s: {run['ui_url']}")
+        time.sleep(2)
+
+    study = client.get(f"/studies/{args.study}").json()
+    analyses = client.get(f"/studies/{study['accession']}/analyses", params={"page_size": 100}).json()
+    print(f"\n{study['accession']} ({args.study}): {analyses['count']} analyses")
+    for analysis in analyses["items"]:
+        print(f"  {analysis['accession']}  {analysis.get('run_accession') or '':<12} {analysis['state']}")
+    if state["state_type"] != "COMPLETED":
+        sys.exit(f"main job: the flow run ended {state['state_name']}: {run['ui_url']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
