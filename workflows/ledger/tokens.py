@@ -1,0 +1,146 @@
+"""API tokens of the work ledger: ``emgl_<prefix>_<secret>``, stored as ``sha256(secret)``.
+
+The prefix (8 hex characters) is stored in clear and indexed, so a request costs one indexed lookup
+and one constant-time hash comparison. The secret has 256 bits of entropy, so a plain sha256 (not a
+slow password hash) is the right tool: there is nothing to brute-force.
+
+Roles: an **admin** token creates pipelines and tokens and may act on any pipeline's work; a
+**pipeline** token acts on its own pipeline's work only. Reads need no token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from workflows.models import APIToken, Pipeline, TokenRole
+
+TOKEN_SCHEME = "emgl"
+PREFIX_BYTES = 4
+SECRET_BYTES = 32
+#: ``last_used_at`` is written at most this often per token, so busy tokens cause no write contention.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A freshly minted token: ``plaintext`` is shown once and never stored."""
+
+    token: APIToken
+    plaintext: str
+
+
+def issue_token(
+    *,
+    name: str,
+    role: TokenRole | str,
+    pipeline: Pipeline | None = None,
+    expires_at: datetime | None = None,
+    created_by: str = "",
+) -> IssuedToken:
+    """Mint a token and store its hash.
+
+    :param name: a label that shows up as the actor of what the token does
+    :param role: ``admin`` or ``pipeline``
+    :param pipeline: the pipeline a ``pipeline`` token is limited to (``None`` for admin)
+    :param expires_at: when the token stops working (``None``: never)
+    :param created_by: who asked for it (recorded)
+    """
+    role = TokenRole(role)
+    if (role == TokenRole.PIPELINE) != (pipeline is not None):
+        raise ValueError("a pipeline token needs a pipeline and an admin token must not have one")
+    prefix = secrets.token_hex(PREFIX_BYTES)
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    token = APIToken.objects.create(
+        name=name,
+        prefix=prefix,
+        secret_hash=hash_secret(secret),
+        role=role,
+        pipeline=pipeline,
+        expires_at=expires_at,
+        created_by=created_by,
+    )
+    return IssuedToken(token=token, plaintext=f"{TOKEN_SCHEME}_{prefix}_{secret}")
+
+
+def revoke_token(*, token: APIToken) -> APIToken:
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def split_token(plaintext: str) -> tuple[str, str] | None:
+    scheme, _, rest = plaintext.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if scheme != TOKEN_SCHEME or not prefix or not secret:
+        return None
+    return prefix, secret
+
+
+def authenticate_token(plaintext: str) -> APIToken | None:
+    """The live token for ``plaintext``, or ``None`` if it is malformed, unknown, expired or revoked."""
+    parts = split_token(plaintext.strip())
+    if parts is None:
+        return None
+    prefix, secret = parts
+    now = timezone.now()
+    token = (
+        APIToken.objects.select_related("pipeline")
+        .filter(prefix=prefix, revoked_at__isnull=True)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+        .first()
+    )
+    if token is None or not hmac.compare_digest(token.secret_hash, hash_secret(secret)):
+        return None
+    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        # Conditional, so concurrent requests do not queue on the token's row.
+        APIToken.objects.filter(pk=token.pk).filter(
+            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+        ).update(last_used_at=now)
+    return token
+
+
+def token_actor(token: APIToken, holder: str | None = None) -> str:
+    """How a token (and the lease holder using it) is named in the event log."""
+    label = f"token:{token.name}"
+    return f"{label}/{holder}" if holder else label
+
+
+def require_admin(token: APIToken) -> None:
+    """:raises HttpError: 403 unless ``token`` is an admin token."""
+    if token.role != TokenRole.ADMIN:
+        raise HttpError(403, f"Token '{token.name}' is a pipeline token; this needs an admin token.")
+
+
+def require_pipeline_access(token: APIToken, pipeline: Pipeline) -> None:
+    """:raises HttpError: 403 unless ``token`` is an admin token or a token for ``pipeline``."""
+    if token.role == TokenRole.ADMIN:
+        return
+    if token.pipeline_id != pipeline.pk:
+        raise HttpError(403, f"Token '{token.name}' may act on pipeline '{token.pipeline}' only, not '{pipeline}'.")
+
+
+class LedgerTokenAuth(HttpBearer):
+    """``Authorization: Bearer emgl_...``: any live ledger token; the endpoint checks its role."""
+
+    openapi_description = "A work-ledger token, `emgl_<prefix>_<secret>` (admin or pipeline)."
+
+    def authenticate(self, request: HttpRequest, token: str) -> APIToken | None:
+        return authenticate_token(token)
+
+
+ledger_auth = LedgerTokenAuth()
