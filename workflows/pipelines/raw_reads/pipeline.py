@@ -1,0 +1,224 @@
+"""The bundled raw-reads pipeline: fastp -> megahit -> prodigal -> hmmsearch, with seqkit statistics."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field, field_validator
+
+from analyses.schemas import AnalysisResults, DownloadFile, Provenance
+from workflows.pipelines.checksums import file_checksums
+from workflows.pipelines.definition import (
+    Engine,
+    InputKind,
+    OutputSpec,
+    PipelineDefinition,
+    PipelineOutputs,
+    PipelineParameters,
+    StepResources,
+)
+from workflows.pipelines.raw_reads.parsers import (
+    assembly_stats_from_seqkit,
+    parse_fastp_json,
+    parse_hmmsearch_tblout,
+    parse_seqkit_stats,
+    seqkit_gc_fraction,
+)
+from workflows.pipelines.raw_reads.tool_versions import parse_tool_versions
+from workflows.pipelines.workarea import WorkArea
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROFILES_DIR = PACKAGE_DIR / "profiles"
+
+
+class ProdigalMode(StrEnum):
+    META = "meta"
+    SINGLE = "single"
+
+
+class RawReadsParameters(PipelineParameters):
+    """Typed parameters of raw-reads 1.0.0; their hash (with the version) identifies a result."""
+
+    min_read_length: int = Field(default=50, ge=1, description="fastp --length_required")
+    qualified_quality_phred: int = Field(default=15, ge=0, le=60, description="fastp --qualified_quality_phred")
+    min_contig_length: int = Field(default=200, ge=100, description="megahit --min-contig-len")
+    megahit_k_list: str = Field(default="21,29,39,59,79", description="megahit --k-list (odd, ascending)")
+    prodigal_mode: ProdigalMode = ProdigalMode.META
+    translation_table: int = Field(
+        default=11, ge=1, description="prodigal -g; prodigal itself rejects tables it does not know"
+    )
+    hmm_evalue: float = Field(default=1e-5, gt=0, description="hmmsearch -E (per-sequence E-value threshold)")
+
+    @field_validator("megahit_k_list")
+    @classmethod
+    def _odd_ascending(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(,\d+)*", value):
+            raise ValueError("k-list must be comma-separated integers")
+        ks = [int(k) for k in value.split(",")]
+        if any(k % 2 == 0 or not 15 <= k <= 255 for k in ks) or ks != sorted(set(ks)):
+            raise ValueError("k-list must be odd values in 15..255, ascending, without repeats")
+        return value
+
+
+class RawReadsPipeline(PipelineDefinition):
+    """raw-reads: read QC, assembly, gene calling, profile search and statistics on one run's reads."""
+
+    name: ClassVar[str] = "raw-reads"
+    version: ClassVar[str] = "1.0.0"
+    engine: ClassVar[Engine] = Engine.SNAKEMAKE
+    input_kind: ClassVar[InputKind] = InputKind.READS
+    parameters_model: ClassVar[type[PipelineParameters]] = RawReadsParameters
+    outputs: ClassVar[tuple[OutputSpec, ...]] = (
+        OutputSpec(key="qc_report", relative_path="qc/fastp.json", file_type="json", description="fastp QC report"),
+        OutputSpec(key="qc_html", relative_path="qc/fastp.html", file_type="html", description="fastp QC report"),
+        OutputSpec(
+            key="reads_1",
+            relative_path="qc/reads_1.trimmed.fastq.gz",
+            file_type="fastq",
+            description="Quality-filtered reads, forward",
+            optional=True,
+        ),
+        OutputSpec(
+            key="reads_2",
+            relative_path="qc/reads_2.trimmed.fastq.gz",
+            file_type="fastq",
+            description="Quality-filtered reads, reverse",
+            optional=True,
+        ),
+        OutputSpec(
+            key="reads",
+            relative_path="qc/reads.trimmed.fastq.gz",
+            file_type="fastq",
+            description="Quality-filtered reads",
+            optional=True,
+        ),
+        OutputSpec(
+            key="contigs", relative_path="assembly/contigs.fasta", file_type="fasta", description="MEGAHIT contigs"
+        ),
+        OutputSpec(
+            key="proteins",
+            relative_path="genes/proteins.faa",
+            file_type="fasta",
+            description="Predicted proteins (prodigal)",
+        ),
+        OutputSpec(
+            key="genes", relative_path="genes/genes.fna", file_type="fasta", description="Predicted genes (prodigal)"
+        ),
+        OutputSpec(key="genes_gff", relative_path="genes/genes.gff", file_type="gff", description="Gene coordinates"),
+        OutputSpec(
+            key="profile_hits",
+            relative_path="hmm/hits.tbl",
+            file_type="tsv",
+            description="hmmsearch per-protein hits against the bundled profiles",
+        ),
+        OutputSpec(
+            key="sequence_stats",
+            relative_path="stats/seqkit_stats.tsv",
+            file_type="tsv",
+            description="seqkit statistics of the produced sequence files",
+        ),
+        OutputSpec(
+            key="tool_versions",
+            relative_path="versions/tool_versions.txt",
+            file_type="txt",
+            description="Each tool's own version output",
+        ),
+    )
+    step_resources: ClassVar[dict[str, StepResources]] = {
+        # fastp reserves ~1.1 GB RSS even on tiny inputs.
+        "fastp": StepResources(cpus=2, memory_mb=2500, time_limit_minutes=60),
+        "megahit": StepResources(cpus=2, memory_mb=4000, time_limit_minutes=240),
+        "prodigal": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=120),
+        "hmmsearch": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=60),
+        "seqkit_stats": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=30),
+    }
+    default_resources: ClassVar[StepResources] = StepResources(cpus=1, memory_mb=500, time_limit_minutes=10)
+    steps: ClassVar[tuple[str, ...]] = (
+        "fastp",
+        "megahit",
+        "prodigal",
+        "hmmbuild",
+        "hmmsearch",
+        "seqkit_stats",
+        "tool_versions",
+    )
+
+    def entry_point(self) -> Path:
+        return PACKAGE_DIR / "Snakefile"
+
+    def engine_config(self, inputs, params: RawReadsParameters) -> dict:
+        """The Snakefile's ``config``: inputs, parameters, per-step resources, profile alignments."""
+        resources = {step: self.resources_for(step).model_dump() for step in self.steps}
+        resources["default"] = self.default_resources.model_dump()
+        return {
+            "reads": [str(path) for path in inputs.files()],
+            "paired": inputs.paired,
+            "params": params.model_dump(mode="json"),
+            "resources": resources,
+            "profile_alignments": [str(path) for path in sorted(PROFILES_DIR.glob("*.afa"))],
+        }
+
+    def downloads(self, work_area: WorkArea, analysis_accession: str) -> list[DownloadFile]:
+        """Every declared output that exists, with size, md5 and sha256.
+
+        :raises FileNotFoundError: a non-optional output is missing
+        """
+        files = []
+        for spec in self.outputs:
+            path = work_area.results_dir / spec.relative_path
+            if not path.is_file():
+                if spec.optional:
+                    continue
+                raise FileNotFoundError(f"{self.identifier} did not produce {spec.relative_path}")
+            sums = file_checksums(path)
+            files.append(
+                DownloadFile(
+                    alias=spec.alias(analysis_accession),
+                    description=spec.description,
+                    file_type=spec.file_type,
+                    relative_path=spec.relative_path,
+                    size_bytes=sums.size_bytes,
+                    md5=sums.md5,
+                    sha256=sums.sha256,
+                )
+            )
+        return files
+
+    def parse_outputs(self, work_area: WorkArea, *, analysis_accession: str | None = None) -> PipelineOutputs:
+        from workflows.pipelines.launchers.base import read_launch_record
+        from workflows.pipelines.launchers.snakemake import snakemake_step_records
+
+        accession = analysis_accession or work_area.name
+        results = work_area.results_dir
+        stats_path = results / "stats/seqkit_stats.tsv"
+        sequence_stats = parse_seqkit_stats(stats_path)
+        by_file = {Path(row.file).as_posix(): row for row in sequence_stats}
+        contigs_row = by_file["results/assembly/contigs.fasta"]
+        proteins_row = by_file["results/genes/proteins.faa"]
+        record = read_launch_record(work_area)
+        provenance = Provenance(
+            pipeline_name=self.name,
+            pipeline_version=self.version,
+            parameters=record.parameters if record else {},
+            parameters_hash=record.parameters_hash if record else "",
+            tool_versions=parse_tool_versions(results / "versions/tool_versions.txt"),
+            input_checksums=record.input_checksums if record else {},
+            slurm_jobs=snakemake_step_records(work_area),
+            work_dir=str(work_area.root),
+        )
+        return PipelineOutputs(
+            quality_control=parse_fastp_json(results / "qc/fastp.json"),
+            results=AnalysisResults(
+                assembly=assembly_stats_from_seqkit(
+                    contigs_row, seqkit_gc_fraction(stats_path, "results/assembly/contigs.fasta")
+                ),
+                predicted_proteins=proteins_row.num_seqs,
+                sequence_stats=sequence_stats,
+                profile_hits=parse_hmmsearch_tblout(results / "hmm/hits.tbl", results / "hmm/profiles.hmm"),
+            ),
+            downloads=self.downloads(work_area, accession),
+            provenance=provenance,
+        )
