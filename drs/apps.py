@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class DrsConfig(AppConfig):
+    name = "drs"
+    verbose_name = "GA4GH DRS objects"
