@@ -250,8 +250,8 @@ def register_analysis_files(analysis: Analysis, *, results_dir: Path | None = No
         )
         download["drs_object_id"] = blob.id
         members.append((download["alias"], blob))
+    type(analysis).objects.filter(pk=analysis.pk).update(downloads=downloads, updated_at=timezone.now())
     analysis.downloads = downloads
-    analysis.save(update_fields=["downloads", "updated_at"])
     bundle = register_bundle(
         bundle_id=analysis.accession,
         name=analysis.accession,
