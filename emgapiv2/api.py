@@ -47,6 +47,7 @@ def _register_routers() -> None:
     from analyses.api import router as analyses_router
 
     api.add_router("/", analyses_router)
+    api.add_router("/work/", "workflows.api.router")
 
     from workflows.launch_api import router as launch_router
 

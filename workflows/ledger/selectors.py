@@ -1,0 +1,143 @@
+"""The work ledger's reads, shaped for the API and the admin (no N+1: pipelines are joined)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Aggregate, Count, DurationField, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from workflows.models import LEASED_STATES, Pipeline, WorkEvent, WorkItem, WorkState
+
+#: How far back finished items are looked at to measure a pipeline's usual duration.
+USUAL_DURATION_WINDOW = timedelta(days=30)
+#: Fewer finished items than this and the pipeline's declared ``expected_duration`` is used.
+USUAL_DURATION_MIN_SAMPLES = 10
+DEFAULT_EVENT_LIMIT = 200
+RECENT_FAILURES_WINDOW = timedelta(hours=24)
+
+
+class Median(Aggregate):
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+def pipelines() -> QuerySet[Pipeline]:
+    return Pipeline.objects.annotate(work_item_count=Count("work_items")).order_by("name", "version")
+
+
+def pipeline_by_name(*, name: str, version: str) -> Pipeline:
+    """:raises Pipeline.DoesNotExist:"""
+    return Pipeline.objects.get(name=name, version=version)
+
+
+def work_items(
+    *,
+    pipeline_name: str | None = None,
+    pipeline_version: str | None = None,
+    state: str | None = None,
+    external_ref: str | None = None,
+    input_hash: str | None = None,
+    lease_holder: str | None = None,
+) -> QuerySet[WorkItem]:
+    """Items filtered by pipeline and state (the operator's main view), oldest first."""
+    items = WorkItem.objects.select_related("pipeline")
+    if pipeline_name:
+        items = items.filter(pipeline__name=pipeline_name)
+    if pipeline_version:
+        items = items.filter(pipeline__version=pipeline_version)
+    if state:
+        items = items.filter(state=state)
+    if external_ref:
+        items = items.filter(external_ref=external_ref)
+    if input_hash:
+        items = items.filter(input_hash=input_hash)
+    if lease_holder:
+        items = items.filter(lease_holder=lease_holder)
+    return items.order_by("created_at", "id")
+
+
+def work_item_with_events(*, item_id: int, event_limit: int = DEFAULT_EVENT_LIMIT) -> tuple[WorkItem, list[WorkEvent]]:
+    """The item and its latest ``event_limit`` events, oldest first.
+
+    :raises WorkItem.DoesNotExist:
+    """
+    item = WorkItem.objects.select_related("pipeline").get(pk=item_id)
+    events = list(WorkEvent.objects.filter(item_id=item_id).order_by("-at", "-id")[:event_limit])
+    events.reverse()
+    return item, events
+
+
+def usual_durations(*, now: datetime | None = None) -> dict[int, timedelta]:
+    """Per pipeline id, the median start-to-finish time of its recently done items (one query).
+
+    Pipelines with fewer than :data:`USUAL_DURATION_MIN_SAMPLES` recent done items get their
+    declared ``expected_duration``.
+    """
+    now = now or timezone.now()
+    measured = {
+        row["pipeline_id"]: row["median"]
+        for row in WorkItem.objects.filter(
+            state=WorkState.DONE, started_at__isnull=False, finished_at__gte=now - USUAL_DURATION_WINDOW
+        )
+        .values("pipeline_id")
+        .annotate(
+            samples=Count("id"),
+            median=Median(F("finished_at") - F("started_at"), output_field=DurationField()),
+        )
+        .filter(samples__gte=USUAL_DURATION_MIN_SAMPLES)
+    }
+    return {
+        pipeline_id: measured.get(pipeline_id, expected)
+        for pipeline_id, expected in Pipeline.objects.values_list("id", "expected_duration")
+    }
+
+
+def long_running_thresholds(*, now: datetime | None = None) -> dict[int, timedelta]:
+    """Per pipeline id: an item working longer than this is long-running (usual duration x factor)."""
+    factors = dict(Pipeline.objects.values_list("id", "long_running_factor"))
+    return {pid: usual * factors[pid] for pid, usual in usual_durations(now=now).items()}
+
+
+def long_running_q(*, now: datetime | None = None) -> Q:
+    """A filter for items claimed or running far beyond their pipeline's usual duration."""
+    now = now or timezone.now()
+    condition = Q(pk__in=[])
+    for pipeline_id, threshold in long_running_thresholds(now=now).items():
+        since = now - threshold
+        condition |= Q(pipeline_id=pipeline_id) & (
+            Q(state=WorkState.RUNNING, started_at__lt=since) | Q(state=WorkState.CLAIMED, claimed_at__lt=since)
+        )
+    return Q(state__in=LEASED_STATES) & condition
+
+
+def long_running_items(*, pipeline_name: str | None = None, now: datetime | None = None) -> QuerySet[WorkItem]:
+    """Items working far beyond the usual duration, longest first."""
+    items = work_items(pipeline_name=pipeline_name).filter(long_running_q(now=now))
+    return items.order_by(F("started_at").asc(nulls_last=True), "claimed_at", "id")
+
+
+def last_message_subquery() -> Subquery:
+    latest = WorkEvent.objects.filter(item_id=OuterRef("pk")).exclude(message="").order_by("-at", "-id")
+    return Subquery(latest.values("message")[:1])
+
+
+def recent_failures(
+    *, since: datetime | None = None, pipeline_name: str | None = None, now: datetime | None = None
+) -> QuerySet[WorkItem]:
+    """Items that failed since ``since`` (default: the last 24 hours), newest first, with their last message."""
+    since = since or (now or timezone.now()) - RECENT_FAILURES_WINDOW
+    items = work_items(pipeline_name=pipeline_name, state=WorkState.FAILED).filter(finished_at__gte=since)
+    return items.annotate(last_message=last_message_subquery()).order_by("-finished_at", "-id")
+
+
+def state_counts(*, pipeline_name: str | None = None) -> list[dict]:
+    """``[{pipeline, version, state, count}]``: how much work is in each state, per pipeline."""
+    rows = WorkItem.objects.all()
+    if pipeline_name:
+        rows = rows.filter(pipeline__name=pipeline_name)
+    return list(
+        rows.values(pipeline=F("pipeline__name"), version=F("pipeline__version"), item_state=F("state"))
+        .annotate(count=Count("id"))
+        .order_by("pipeline", "version", "item_state")
+    )
