@@ -291,8 +291,8 @@ WITH picked AS (
 ), claimed AS (
     UPDATE workflows_workitem AS w
     SET state = 'claimed', lease_holder = %(holder)s, attempts = w.attempts + 1,
-        lease_expires_at = now() + make_interval(secs => %(lease_seconds)s),
-        claimed_at = now(), started_at = NULL, finished_at = NULL, updated_at = now()
+        lease_expires_at = statement_timestamp() + make_interval(secs => %(lease_seconds)s),
+        claimed_at = statement_timestamp(), started_at = NULL, finished_at = NULL, updated_at = statement_timestamp()
     FROM picked WHERE w.id = picked.id
     RETURNING w.*
 ), events AS (
@@ -348,8 +348,8 @@ def claim(
 
 _HEARTBEAT_SQL = """
 UPDATE workflows_workitem AS w
-SET lease_expires_at = now() + make_interval(secs => COALESCE(%(lease_seconds)s, p.lease_seconds)),
-    updated_at = now()
+SET lease_expires_at = statement_timestamp() + make_interval(secs => COALESCE(%(lease_seconds)s, p.lease_seconds)),
+    updated_at = statement_timestamp()
 FROM workflows_pipeline AS p
 WHERE p.id = w.pipeline_id AND w.id = ANY(%(ids)s) AND w.lease_holder = %(holder)s
   AND w.state IN ('claimed', 'running')
@@ -378,7 +378,7 @@ def heartbeat(*, item_ids: Sequence[int], holder: str, lease_seconds: int | None
 _REAP_SQL = """
 WITH expired AS (
     SELECT id, state AS old_state, lease_holder AS old_holder FROM workflows_workitem
-    WHERE state IN ('claimed', 'running') AND lease_expires_at < now() {pipeline_filter}
+    WHERE state IN ('claimed', 'running') AND lease_expires_at < statement_timestamp() {pipeline_filter}
     ORDER BY lease_expires_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -387,8 +387,8 @@ WITH expired AS (
     SET state = CASE WHEN w.attempts >= w.max_attempts THEN 'failed' ELSE 'pending' END,
         lease_holder = CASE WHEN w.attempts >= w.max_attempts THEN w.lease_holder ELSE '' END,
         lease_expires_at = NULL,
-        finished_at = CASE WHEN w.attempts >= w.max_attempts THEN now() ELSE NULL END,
-        updated_at = now()
+        finished_at = CASE WHEN w.attempts >= w.max_attempts THEN statement_timestamp() ELSE NULL END,
+        updated_at = statement_timestamp()
     FROM expired WHERE w.id = expired.id
     RETURNING w.id, expired.old_state, w.state, expired.old_holder, w.attempts, w.max_attempts
 ), events AS (
@@ -470,12 +470,12 @@ def transition(
     with transaction.atomic():
         locked = WorkItem.objects.select_for_update(of=("self",)).get(pk=item_id)
         from_state = WorkState(locked.state)
-        check_transition(item_id=item_id, from_state=from_state, to_state=to_state)
-        target = WorkState(to_state)
         if from_state in LEASED_STATES and not override_lease and holder != locked.lease_holder:
             raise LeaseConflict(
                 f"Work item {item_id} is {from_state} by '{locked.lease_holder}', not by '{holder or ''}'"
             )
+        check_transition(item_id=item_id, from_state=from_state, to_state=to_state)
+        target = WorkState(to_state)
         now = timezone.now()
         update_fields = ["state", "updated_at"]
         if target == WorkState.PENDING:
