@@ -13,6 +13,7 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -154,6 +155,8 @@ class Launcher(ABC):
     """Runs pipeline definitions of one engine on Slurm."""
 
     engine: Engine
+    #: a :class:`workflows.slurm.SlurmClient`
+    slurm: Any
 
     def launch(
         self,
@@ -220,6 +223,18 @@ class Launcher(ABC):
     @abstractmethod
     def cancel(self, handle: LaunchHandle) -> None:
         """Cancel the head job (the engine cancels its steps) and any step still queued or running."""
+
+    def _refuse_if_running(self, work_area: WorkArea) -> None:
+        """Refuse a relaunch while the previous launch's head job is still queued or running."""
+        from workflows.pipelines.launchers.slurm_states import final_state_of
+
+        record = read_launch_record(work_area)
+        if not record or not record.attempts:
+            return
+        last = record.attempts[-1].head_job_id
+        job = self.slurm.states([last]).get(last)
+        if job is not None and not final_state_of(job.state):
+            raise RuntimeError(f"head job {last} of {work_area.root} is still {job.state}; cancel it first")
 
     def wait(
         self, handle: LaunchHandle, timeout_seconds: float = 3600, *, poll_interval_seconds: float = 1.0

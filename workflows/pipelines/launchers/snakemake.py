@@ -1,0 +1,269 @@
+"""Snakemake on Slurm: a head Slurm job runs Snakemake, whose Slurm executor submits each rule as a job.
+
+Resumption is Snakemake's own: ``--rerun-incomplete`` plus its up-to-date logic, so launching again
+on the same work area only runs rules whose outputs are missing, incomplete or out of date.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from analyses.schemas import SlurmJobRecord
+from workflows.pipelines.definition import Engine, PipelineDefinition, PipelineInputs, PipelineParameters
+from workflows.pipelines.launchers.base import (
+    Launcher,
+    LaunchHandle,
+    PipelineProgress,
+    PipelineState,
+    StepRecord,
+    read_launch_record,
+    tail,
+)
+from workflows.pipelines.launchers.slurm_states import head_job_state
+from workflows.pipelines.launchers.snakemake_log import SnakemakeRun, read_snakemake_log
+from workflows.pipelines.workarea import WorkArea
+
+CONFIG_FILE = "pipeline/config.json"
+LOG_TAIL_LINES = 40
+
+
+def _benchmark_seconds(work_area: WorkArea, rule: str) -> float | None:
+    """Wall seconds of the rule's command as Snakemake's ``benchmark:`` measured it."""
+    path = work_area.benchmarks_dir / f"{rule}.tsv"
+    if not path.is_file():
+        return None
+    lines = path.read_text().splitlines()
+    if len(lines) < 2:
+        return None
+    return float(lines[1].split("\t")[0])
+
+
+class SnakemakeLauncher(Launcher):
+    """Runs Snakemake pipelines: one head job, one Slurm job per rule.
+
+    :param slurm: a :class:`workflows.slurm.SlurmClient`
+    :param partition: Slurm partition of the head job and the steps (default: EMG_CONFIG's)
+    :param account: Slurm account, or None for none
+    :param head_memory_mb: memory of the head job (Snakemake itself)
+    :param head_time_limit_minutes: the head job's time limit (bounds the whole pipeline)
+    :param max_jobs: Snakemake ``--jobs``: steps queued or running at once
+    :param status_interval_seconds: how often Snakemake asks Slurm about its steps
+    """
+
+    engine = Engine.SNAKEMAKE
+
+    def __init__(
+        self,
+        slurm,
+        *,
+        partition: str | None = None,
+        account: str | None = None,
+        head_memory_mb: int = 1000,
+        head_time_limit_minutes: int = 24 * 60,
+        max_jobs: int = 20,
+        status_interval_seconds: int = 2,
+    ) -> None:
+        self.slurm = slurm
+        if partition is None:
+            from emgapiv2.config import EMGConfig
+
+            slurm_config = EMGConfig().slurm
+            partition = slurm_config.default_partition
+            account = account if account is not None else slurm_config.default_account
+        self.partition = partition
+        self.account = account
+        self.head_memory_mb = head_memory_mb
+        self.head_time_limit_minutes = head_time_limit_minutes
+        self.max_jobs = max_jobs
+        self.status_interval_seconds = status_interval_seconds
+
+    # ---- launch -------------------------------------------------------------------------------
+
+    def snakemake_command(self, pipeline: PipelineDefinition, work_area: WorkArea) -> list[str]:
+        """The Snakemake command line the head job runs (without ``--unlock``)."""
+        default_resources = [f"slurm_partition={self.partition}", f"tmpdir='{work_area.tmp_dir}'"]
+        if self.account:
+            default_resources.append(f"slurm_account={self.account}")
+        command = [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "--snakefile",
+            str(pipeline.entry_point()),
+            "--directory",
+            str(work_area.root),
+            "--configfile",
+            str(work_area.path(CONFIG_FILE)),
+            "--executor",
+            "slurm",
+            "--jobs",
+            str(self.max_jobs),
+            "--default-resources",
+            *default_resources,
+            "--rerun-incomplete",
+            "--printshellcmds",
+            "--nocolor",
+            "--latency-wait",
+            "5",
+            "--slurm-logdir",
+            str(work_area.logs_dir / "slurm"),
+            "--slurm-keep-successful-logs",
+            "--slurm-init-seconds-before-status-checks",
+            "1",
+            "--seconds-between-status-checks",
+            str(self.status_interval_seconds),
+        ]
+        if not self.account:
+            command.append("--slurm-no-account")
+        return command
+
+    def head_script(self, pipeline: PipelineDefinition, work_area: WorkArea) -> str:
+        """The head job's script: unlock a lock left by a killed run, then run Snakemake."""
+        command = self.snakemake_command(pipeline, work_area)
+        base = command[: command.index("--executor")]
+        exports = "\n".join(f"export {key}={shlex.quote(value)}" for key, value in work_area.environment().items())
+        return (
+            "#!/bin/bash\n"
+            "set -uo pipefail\n"
+            f"cd {shlex.quote(str(work_area.root))}\n"
+            f"{exports}\n"
+            f"{shlex.join([*base, '--unlock'])} > /dev/null 2>&1 || true\n"
+            f"exec {shlex.join(command)}\n"
+        )
+
+    def _submit(
+        self,
+        pipeline: PipelineDefinition,
+        inputs: PipelineInputs,
+        params: PipelineParameters,
+        work_area: WorkArea,
+        *,
+        attempt: int,
+        head_log: Path,
+    ) -> str:
+        from workflows.slurm import JobSpec
+
+        self._refuse_if_running(work_area)
+        work_area.write_json(CONFIG_FILE, pipeline.engine_config(inputs, params))
+        script = self.head_script(pipeline, work_area)
+        script_path = work_area.pipeline_dir / f"head-{attempt:03d}.sh"
+        script_path.write_text(script)
+        spec = JobSpec(
+            name=f"{pipeline.name}-{work_area.name}-head",
+            script=script,
+            partition=self.partition,
+            cpus=1,
+            memory_mb=self.head_memory_mb,
+            time_limit_minutes=self.head_time_limit_minutes,
+            working_directory=work_area.root,
+            stdout=head_log,
+            stderr=head_log,
+            environment=work_area.environment(),
+        )
+        return str(self.slurm.submit(spec))
+
+    # ---- poll -----------------------------------------------------------------------------------
+
+    def poll(self, handle: LaunchHandle) -> PipelineProgress:
+        work_area = WorkArea(root=handle.work_dir)
+        run = read_snakemake_log(handle.head_log)
+        head = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
+        head_state = head_job_state(head.state if head is not None else None)
+        steps = self._steps(run, work_area)
+        progress = PipelineProgress(
+            state=head_state,
+            steps_done=run.steps_done,
+            steps_total=run.steps_total if run.steps_total is not None else (0 if run.nothing_to_do else None),
+            head_job_id=handle.head_job_id,
+            slurm_job_ids=[handle.head_job_id] + [s.slurm_job_id for s in steps if s.slurm_job_id],
+            steps=steps,
+        )
+        if head_state == PipelineState.COMPLETED and not (run.complete or run.nothing_to_do):
+            # Snakemake exited 0 without finishing the DAG (should not happen): do not call it done.
+            progress.state = PipelineState.FAILED
+            progress.error_message = "Snakemake exited without completing all steps"
+        if progress.state in (PipelineState.FAILED, PipelineState.CANCELLED):
+            self._explain_failure(progress, run, work_area, handle, head)
+        return progress
+
+    def _steps(self, run: SnakemakeRun, work_area: WorkArea) -> list[StepRecord]:
+        records = []
+        for job in run.jobs.values():
+            if job.rule == "all":
+                continue
+            state = "FAILED" if job.failed else "COMPLETED" if job.finished else "RUNNING"
+            records.append(
+                StepRecord(
+                    step=job.rule,
+                    slurm_job_id=job.slurm_job_id,
+                    state=state,
+                    exit_code=0 if state == "COMPLETED" else None,
+                    duration_seconds=_benchmark_seconds(work_area, job.rule) if job.finished else None,
+                )
+            )
+        return records
+
+    def _explain_failure(
+        self, progress: PipelineProgress, run: SnakemakeRun, work_area: WorkArea, handle: LaunchHandle, head
+    ) -> None:
+        if run.failed_rules:
+            rule = run.failed_rules[0]
+            progress.failed_step = rule
+            progress.log_tail = tail(work_area.logs_dir / f"{rule}.log", LOG_TAIL_LINES) or tail(
+                handle.head_log, LOG_TAIL_LINES
+            )
+            failed = [s for s in progress.steps if s.step == rule and s.slurm_job_id]
+            if failed:
+                job = self.slurm.states([failed[0].slurm_job_id]).get(failed[0].slurm_job_id)
+                if job is not None:
+                    failed[0].exit_code = job.exit_code
+                    failed[0].state = str(getattr(job.state, "value", job.state)).upper()
+            last_line = (
+                progress.log_tail.strip().splitlines()[-1] if progress.log_tail and progress.log_tail.strip() else ""
+            )
+            progress.error_message = f"step {rule} failed" + (f": {last_line}" if last_line else "")
+        else:
+            progress.failed_step = progress.failed_step or "snakemake"
+            progress.log_tail = tail(handle.head_log, LOG_TAIL_LINES)
+            reason = getattr(head, "reason", None) if head is not None else None
+            progress.error_message = progress.error_message or (
+                f"head job {handle.head_job_id} {progress.state}" + (f" ({reason})" if reason else "")
+            )
+
+    def cancel(self, handle: LaunchHandle) -> None:
+        progress = self.poll(handle)
+        running = [s.slurm_job_id for s in progress.steps if s.slurm_job_id and s.state == "RUNNING"]
+        self.slurm.cancel([handle.head_job_id, *running])
+
+
+def snakemake_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
+    """Every step's latest Slurm job across all launches on ``work_area`` (for ``Provenance.slurm_jobs``).
+
+    A step that was up to date in a later launch keeps the job of the launch that made its outputs.
+    """
+    record = read_launch_record(work_area)
+    if record is None:
+        return []
+    latest: dict[str, SlurmJobRecord] = {}
+    for attempt in record.attempts:
+        run = read_snakemake_log(Path(attempt.head_log))
+        latest[f"head-{attempt.attempt}"] = SlurmJobRecord(
+            job_id=attempt.head_job_id,
+            step="head",
+            state="COMPLETED" if run.complete or run.nothing_to_do else "FAILED",
+            submitted_at=attempt.launched_at,
+        )
+        for job in run.jobs.values():
+            if job.rule == "all" or not job.slurm_job_id:
+                continue
+            state = "FAILED" if job.failed else "COMPLETED" if job.finished else "UNKNOWN"
+            latest[job.rule] = SlurmJobRecord(
+                job_id=job.slurm_job_id,
+                step=job.rule,
+                state=state,
+                exit_code=0 if state == "COMPLETED" else None,
+                submitted_at=attempt.launched_at,
+            )
+    return list(latest.values())
