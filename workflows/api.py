@@ -5,15 +5,13 @@ pipeline's work (403 elsewhere). Reads are public. Refusals of the lifecycle are
 naming both states.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.pagination import LimitOffsetPagination, paginate
 
@@ -128,7 +126,7 @@ def register_pipeline(request: HttpRequest, payload: PipelineIn):
             max_attempts=payload.max_attempts,
             lease_seconds=payload.lease_seconds,
         )
-    return (201 if created else 200), pipeline
+    return Status(201 if created else 200, pipeline)
 
 
 @router.get("/pipelines/{name}/{version}", response={200: PipelineOut, 404: Detail}, summary="One pipeline")
@@ -160,8 +158,8 @@ def create_token(request: HttpRequest, payload: TokenIn):
         expires_at=payload.expires_at,
         created_by=token_actor(token),
     )
-    result = TokenOut.from_orm(issued.token).model_dump()
-    return 201, {**result, "token": issued.plaintext}
+    issued.token.token = issued.plaintext  # shown in this response only
+    return Status(201, issued.token)
 
 
 @router.get("/tokens", auth=ledger_auth, response={200: list[TokenOut], **ERRORS}, summary="List tokens (no secrets)")
@@ -207,7 +205,7 @@ def register_one(request: HttpRequest, name: str, version: str, payload: WorkInp
         [(item, created)] = services.register_work(
             pipeline=pipeline, inputs=[payload.input], external_refs=[payload.external_ref], actor=token_actor(token)
         )
-    return (201 if created else 200), _registration_out(item, created)
+    return Status(201 if created else 200, _registration_out(item, created))
 
 
 @router.post(
@@ -234,7 +232,7 @@ def register_bulk(request: HttpRequest, name: str, version: str, payload: Regist
         "existing": len(registrations) - created,
         "items": [_registration_out(item, was_created) for item, was_created in registrations],
     }
-    return (201 if created else 200), body
+    return Status(201 if created else 200, body)
 
 
 @router.post(
@@ -327,7 +325,7 @@ def post_message(request: HttpRequest, item_id: int, payload: MessageIn):
             message=payload.message,
             data=payload.data,
         )
-    return 201, event
+    return Status(201, event)
 
 
 @router.post("/reap", auth=ledger_auth, response={200: list[ReapedOut], **ERRORS}, summary="Reap expired leases")
@@ -367,7 +365,8 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]):
 def get_item(request: HttpRequest, item_id: int, event_limit: int = 200):
     with ledger_errors():
         item, events = selectors.work_item_with_events(item_id=item_id, event_limit=min(max(event_limit, 1), 1000))
-    return {**WorkItemOut.from_orm(item).model_dump(), "events": events}
+    item.recent_events = events
+    return item
 
 
 @router.get("/long-running", response=list[WorkItemOut], summary="Items running far beyond the usual duration")

@@ -190,6 +190,10 @@ class EventOut(Schema):
 class WorkItemDetailOut(WorkItemOut):
     events: list[EventOut]
 
+    @staticmethod
+    def resolve_events(obj: WorkItem) -> list:
+        return obj.recent_events
+
 
 class FailureOut(WorkItemOut):
     last_message: str | None = None
@@ -259,7 +263,7 @@ class MessageIn(Schema):
 class StateCountOut(Schema):
     pipeline: str
     version: str
-    item_state: WorkState
+    state: WorkState
     count: int
 
 

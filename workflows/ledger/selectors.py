@@ -136,8 +136,17 @@ def state_counts(*, pipeline_name: str | None = None) -> list[dict]:
     rows = WorkItem.objects.all()
     if pipeline_name:
         rows = rows.filter(pipeline__name=pipeline_name)
-    return list(
-        rows.values(pipeline=F("pipeline__name"), version=F("pipeline__version"), item_state=F("state"))
+    counted = (
+        rows.values("pipeline__name", "pipeline__version", "state")
         .annotate(count=Count("id"))
-        .order_by("pipeline", "version", "item_state")
+        .order_by("pipeline__name", "pipeline__version", "state")
     )
+    return [
+        {
+            "pipeline": row["pipeline__name"],
+            "version": row["pipeline__version"],
+            "state": row["state"],
+            "count": row["count"],
+        }
+        for row in counted
+    ]
