@@ -36,10 +36,12 @@ LATEST_BUNDLE_ID = "mgnify-export-latest"
 BATCH_ROWS = 2000
 
 #: collection name -> model label, in dependency order (an import loads them in this order).
+#: Assemblies are exported too: analyses refer to them, so without them an export could not be re-imported.
 COLLECTIONS: dict[str, str] = {
     "studies": "analyses.Study",
     "samples": "analyses.Sample",
     "runs": "analyses.Run",
+    "assemblies": "analyses.Assembly",
     "analyses": "analyses.Analysis",
 }
 
@@ -159,7 +161,7 @@ def export_collections(
             bundle_id=f"mgnify-export-{stamp}",
             name=f"mgnify-export-{stamp}",
             children=members,
-            description=f"Metadata export {stamp}: studies, samples, runs, analyses",
+            description=f"Metadata export {stamp}: {', '.join(COLLECTIONS)}",
             is_private=include_private,
         )
         latest = register_bundle(
