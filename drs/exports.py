@@ -19,13 +19,14 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 from django.apps import apps
 from django.conf import settings
 from django.core import serializers
 from django.core.management.color import no_style
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, models, transaction
 
 from drs.models import DrsObject, blob_id_for
@@ -50,6 +51,17 @@ MINTED_ACCESSIONS = [
     ("analyses.Study", "accession", "analyses_mgys_seq", "MGYS"),
     ("analyses.Analysis", "accession", "analyses_mgya_seq", "MGYA"),
 ]
+
+
+class FullPrecisionEncoder(DjangoJSONEncoder):
+    """Django's encoder keeps only milliseconds of times; an export that re-imports exactly keeps microseconds."""
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return o.isoformat().replace("+00:00", "Z")
+        if isinstance(o, time):
+            return o.isoformat()
+        return super().default(o)
 
 
 @dataclass(frozen=True)
@@ -91,7 +103,7 @@ def write_collection(path: Path, queryset: models.QuerySet) -> int:
         io.TextIOWrapper(compressed, encoding="utf-8") as handle,
     ):
         for rows in _batched(queryset):
-            handle.write(serializers.serialize("jsonl", rows))
+            handle.write(serializers.serialize("jsonl", rows, cls=FullPrecisionEncoder))
             count += len(rows)
     return count
 
@@ -194,14 +206,15 @@ def import_collections(directory: Path) -> dict[str, int]:
     if manifest.get("format") != MANIFEST_FORMAT:
         raise ExportImportError(f"{directory}: not an export of format {MANIFEST_FORMAT}")
     counts: dict[str, int] = {}
-    for name, label in COLLECTIONS.items():
+    for name in COLLECTIONS:
         entry = manifest["collections"][name]
         path = directory / entry["file"]
         if digest_file(path).sha256 != entry["sha256"]:
             raise ExportImportError(f"{path}: SHA-256 differs from the manifest")
+    for label in COLLECTIONS.values():
         if apps.get_model(label).objects.exists():
             raise ExportImportError(f"{label} is not empty; an export is imported into empty tables")
-    for name, _label in COLLECTIONS.items():
+    for name in COLLECTIONS:
         entry = manifest["collections"][name]
         loaded = 0
         with gzip.open(directory / entry["file"], "rt", encoding="utf-8") as handle:
