@@ -79,7 +79,7 @@ def list_study_analyses(request: HttpRequest, accession: str, filters: AnalysisF
     :param accession: the study's MGYS or ENA study accession
     """
     study = selectors.study_get(user=request.user, accession=accession)
-    return selectors.analysis_list(user=request.user, study=study, **filters.model_dump())
+    return selectors.analysis_list(user=request.user, study=study, **filters.selector_kwargs())
 
 
 @router.get("/studies/{accession}/samples", response={200: list[SampleOut], **ERRORS}, tags=["Studies"])
@@ -150,7 +150,7 @@ def list_analyses(request: HttpRequest, filters: AnalysisFilters = Query(...)):
     :param filters: ``experiment_type``, ``state``, ``pipeline_name``, ``pipeline_version``,
         ``biome_lineage`` (of the analysis' study), ``include_superseded``
     """
-    return selectors.analysis_list(user=request.user, **filters.model_dump())
+    return selectors.analysis_list(user=request.user, **filters.selector_kwargs())
 
 
 @router.get("/analyses/{accession}", response={200: AnalysisDetailOut, **ERRORS}, tags=["Analyses"])

@@ -73,13 +73,21 @@ class RunFilters(BiomeFilters):
 
 
 class AnalysisFilters(BiomeFilters):
-    """``biome_lineage`` matches the biome of the analysis' study."""
+    """``biome_lineage`` matches the biome of the analysis' study; ``status`` is an alias of ``state``."""
 
     experiment_type: ExperimentType | None = None
     state: Analysis.State | None = None
+    status: Analysis.State | None = Field(None, description="Same as state (for symmetry with assemblies)")
     pipeline_name: str | None = Field(None, min_length=1, max_length=64)
     pipeline_version: str | None = Field(None, min_length=1, max_length=32)
     include_superseded: bool = Field(False, description="Also list analyses replaced by a re-run")
+
+    def selector_kwargs(self) -> dict:
+        """The filters as keyword arguments of :func:`analyses.selectors.analysis_list`."""
+        values = self.model_dump()
+        status = values.pop("status")
+        values["state"] = values["state"] or status
+        return values
 
 
 class AssemblyFilters(BiomeFilters):

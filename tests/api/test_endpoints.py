@@ -151,6 +151,7 @@ def test_analyses_list_filters(client, staff_client, graph):
     }
     by = lambda **f: [a["accession"] for a in items(get(staff_client, "/analyses", **f))]  # noqa: E731
     assert by(state="pending") == [graph.pending_analysis.accession]
+    assert by(status="pending") == [graph.pending_analysis.accession]
     assert by(pipeline_version="2.0.0") == [graph.pending_analysis.accession]
     assert by(pipeline_name="amplicon") == [graph.private_analysis.accession]
     assert by(experiment_type="AMPLI") == [graph.private_analysis.accession]
@@ -261,6 +262,7 @@ def test_biomes_list_and_detail(client, graph):
     [
         ("/analyses", {"experiment_type": "SHOTGUN"}, "AMPLI"),
         ("/analyses", {"state": "done"}, "completed"),
+        ("/analyses", {"status": "done"}, "completed"),
         ("/runs", {"experiment_type": "x"}, "METAG"),
         ("/assemblies", {"status": "x"}, "submitted"),
         ("/studies", {"biome_lineage": "Environmental"}, "lineage"),
