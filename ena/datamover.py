@@ -183,7 +183,7 @@ class Datamover:
                     raise ENADownloadError(f"HTTP {status}", accession=accession, url=file.url)
                 mode = "ab" if status == 206 and have else "wb"
                 with part.open(mode) as handle:
-                    for chunk in response.iter_bytes(CHUNK_SIZE):
+                    for chunk in response.iter_raw():  # bytes as sent (no decoding), as they arrive
                         handle.write(chunk)
         except (httpx.TransportError, httpx.StreamError) as error:
             raise _Retry(f"{type(error).__name__}: {error}") from None

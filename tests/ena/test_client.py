@@ -1,0 +1,248 @@
+"""The ENA Portal API client against the local mirror, over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import pytest
+from pydantic import SecretStr
+
+from emgapiv2.config import WebinConfig
+from ena.accessions import InvalidAccessionError
+from ena.mirror.generator import LARGE_STUDY_ACCESSION, SYNTHETIC_STUDY_ACCESSION
+from ena.portal import (
+    ENAAccessionNotFound,
+    ENAAuthenticationError,
+    ENABadRequest,
+    ENAMalformedResponse,
+    ENAPortalClient,
+    ENATooManyRetries,
+)
+from ena.portal.ratelimit import TokenBucket
+from tests.ena.conftest import PAGING_STUDY_RUNS, PRIVATE_STUDY, WEBIN_ACCOUNT, WEBIN_PASSWORD
+
+
+def portal_requests(mirror):
+    return [r for r in mirror.requests if r.path.startswith("/ena/portal/api/")]
+
+
+def test_happy_path_study_samples_and_runs_are_typed(ena_client, ena_mirror):
+    bundle = ena_client.fetch_study_bundle(SYNTHETIC_STUDY_ACCESSION)
+
+    assert bundle.study.accession == "PRJEB90001"
+    assert bundle.study.secondary_accessions == ["ERP900001"]
+    assert bundle.study.first_public == date(2024, 3, 1)
+    assert [s.accession for s in bundle.samples] == [f"SAMEA9000000{i}" for i in range(1, 5)]
+    assert bundle.samples[0].secondary_accessions == ["ERS9000001"]
+    assert bundle.samples[0].tax_id == "256318" and bundle.samples[0].scientific_name == "metagenome"
+    run = bundle.runs[0]
+    assert run.accession == "ERR9000001"
+    assert (run.library_strategy, run.library_layout, run.library_source, run.library_selection) == (
+        "WGS",
+        "PAIRED",
+        "METAGENOMIC",
+        "RANDOM",
+    )
+    assert run.instrument_platform == "ILLUMINA" and run.instrument_model.startswith("Illumina")
+    assert run.read_count == 12_000 and run.base_count == 12_000 * 300
+    assert run.sample_accession == "SAMEA90000001" and run.secondary_sample_accession == "ERS9000001"
+    assert len(run.fastq_files) == 2
+    assert run.fastq_files[0].url == f"{ena_mirror.base_url}/vol1/fastq/ERR900/001/ERR9000001/ERR9000001_1.fastq.gz"
+    assert all(len(f.md5) == 32 and f.bytes > 100_000 for f in run.fastq_files)
+    # fastq_ftp comes without a scheme, exactly like ENA's
+    assert run.raw["fastq_ftp"].startswith(f"127.0.0.1:{ena_mirror.port}/vol1/fastq/")
+    # explicit fields= and format=json on every request
+    for record in portal_requests(ena_mirror):
+        assert record.query["format"] == "json" and record.query["fields"]
+
+
+def test_study_is_found_by_its_secondary_accession(ena_client):
+    assert ena_client.get_study("ERP900001").accession == "PRJEB90001"
+
+
+def test_get_run_uses_filereport(ena_client, ena_mirror):
+    run = ena_client.get_run("ERR9000002")
+    assert run.accession == "ERR9000002" and run.study_accession == "PRJEB90001"
+    assert ena_mirror.requests[-1].path.endswith("/filereport")
+
+
+def test_paging_walks_limit_and_offset(ena_client, ena_mirror):
+    runs = ena_client.list_runs(LARGE_STUDY_ACCESSION)
+    assert len(runs) == PAGING_STUDY_RUNS
+    assert len({r.accession for r in runs}) == PAGING_STUDY_RUNS
+    pages = [r.query for r in ena_mirror.requests if r.query.get("result") == "read_run"]
+    assert [(p["limit"], p["offset"]) for p in pages] == [("1000", "0"), ("1000", "1000"), ("1000", "2000")]
+
+
+def test_exact_multiple_of_page_size_ends_with_an_empty_page(ena_mirror):
+    client = ENAPortalClient(ena_mirror.ena_config(page_size=500), WebinConfig())
+    assert len(client.list_runs(LARGE_STUDY_ACCESSION)) == PAGING_STUDY_RUNS
+    offsets = [r.query["offset"] for r in ena_mirror.requests if r.query.get("result") == "read_run"]
+    assert offsets == ["0", "500", "1000", "1500", "2000", "2500"]
+
+
+def test_429s_are_retried_honouring_retry_after(ena_mirror):
+    slept: list[float] = []
+    client = ENAPortalClient(ena_mirror.ena_config(max_retries=5), WebinConfig(), sleep=slept.append)
+    ena_mirror.faults.too_many_requests(3, retry_after=2, result="read_run")
+
+    runs = client.list_runs(SYNTHETIC_STUDY_ACCESSION)
+
+    assert len(runs) == 4
+    statuses = [r.status for r in ena_mirror.requests if r.query.get("result") == "read_run"]
+    assert statuses == [429, 429, 429, 200]
+    assert slept == [2.0, 2.0, 2.0]  # Retry-After, not the (tiny) exponential backoff
+
+
+def test_429_without_retry_after_backs_off_exponentially(ena_mirror):
+    slept: list[float] = []
+    config = ena_mirror.ena_config(max_retries=5, backoff_base_seconds=0.5)
+    client = ENAPortalClient(config, WebinConfig(), sleep=slept.append)
+    ena_mirror.faults.too_many_requests(3, retry_after=None)
+    client.get_study(SYNTHETIC_STUDY_ACCESSION)
+    assert slept == [0.5, 1.0, 2.0]
+
+
+def test_real_sleep_honours_retry_after(ena_mirror):
+    client = ENAPortalClient(ena_mirror.ena_config(), WebinConfig())
+    ena_mirror.faults.too_many_requests(1, retry_after=1)
+    started = time.monotonic()
+    client.get_study(SYNTHETIC_STUDY_ACCESSION)
+    assert time.monotonic() - started >= 1.0
+
+
+def test_persistent_500_gives_too_many_retries_naming_accession_and_url(ena_client, ena_mirror):
+    ena_mirror.faults.server_error(result="read_run")
+    with pytest.raises(ENATooManyRetries) as info:
+        ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
+    error = info.value
+    assert error.attempts == 4 and error.last_status == 500
+    assert "PRJEB90001" in str(error)
+    assert f"{ena_mirror.portal_api_url}search?result=read_run" in str(error)
+    assert len([r for r in ena_mirror.requests if r.query.get("result") == "read_run"]) == 4
+
+
+def test_a_truncated_body_is_retried(ena_client, ena_mirror):
+    ena_mirror.faults.truncated_body(1, result="read_run")
+    assert len(ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)) == 4
+
+
+def test_a_persistently_malformed_body_gives_malformed_response(ena_client, ena_mirror):
+    ena_mirror.faults.truncated_body(None, result="sample")
+    with pytest.raises(ENAMalformedResponse) as info:
+        ena_client.list_samples(SYNTHETIC_STUDY_ACCESSION)
+    assert "PRJEB90001" in str(info.value) and "result=sample" in str(info.value)
+    assert "unparsable JSON" in str(info.value)
+
+
+def test_inconsistent_file_lists_are_malformed(ena_client, ena_mirror):
+    ena_mirror.store.patch_run("ERR9000003", fastq_md5="0123456789abcdef0123456789abcdef")  # one md5, two files
+    with pytest.raises(ENAMalformedResponse) as info:
+        ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
+    assert "ERR9000003" in str(info.value) and "fastq_md5" in str(info.value)
+
+
+def test_a_non_numeric_count_is_malformed(ena_client, ena_mirror):
+    ena_mirror.store.patch_run("ERR9000002", read_count="lots")
+    with pytest.raises(ENAMalformedResponse, match="read_count"):
+        ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
+
+
+def test_204_is_an_empty_result(ena_client, ena_mirror):
+    ena_mirror.faults.empty_response(1, result="read_run")
+    assert ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION) == []
+
+
+def test_unknown_study_is_not_found(ena_client, ena_mirror):
+    with pytest.raises(ENAAccessionNotFound) as info:
+        ena_client.get_study("PRJEB99999")
+    assert "PRJEB99999" in str(info.value) and ena_mirror.portal_api_url in str(info.value)
+    portals = [r.query.get("dataPortal") for r in ena_mirror.requests]
+    assert portals == ["metagenome", "ena"]
+
+
+def test_unknown_run_is_not_found_via_filereport_204(ena_client, ena_mirror):
+    with pytest.raises(ENAAccessionNotFound, match="ERR0000001"):
+        ena_client.get_run("ERR0000001")
+    assert ena_mirror.requests[-1].status == 204
+
+
+def test_malformed_accession_is_refused_before_any_request(ena_client, ena_mirror):
+    with pytest.raises(InvalidAccessionError, match="PRJ-nope"):
+        ena_client.get_study("PRJ-nope")
+    assert ena_mirror.requests == []
+
+
+def test_a_bad_request_is_not_retried(ena_client, ena_mirror):
+    with pytest.raises(ENABadRequest) as info:
+        ena_client.search(result="read_run", query='study_accession="PRJEB90001"', fields=["no_such_field"])
+    assert "no_such_field" in str(info.value)
+    assert len(ena_mirror.requests) == 1
+
+
+def test_timeouts_are_retried_then_reported(ena_mirror):
+    client = ENAPortalClient(ena_mirror.ena_config(timeout_seconds=0.3, max_retries=1), WebinConfig())
+    ena_mirror.faults.slow(1.0, times=None)
+    with pytest.raises(ENATooManyRetries, match="timed out"):
+        client.get_study(SYNTHETIC_STUDY_ACCESSION)
+
+
+def test_rate_limit_is_kept(ena_mirror):
+    client = ENAPortalClient(ena_mirror.ena_config(requests_per_second=10), WebinConfig())
+    started = time.monotonic()
+    for _ in range(6):
+        client.request("search", {"result": "study", "query": 'study_accession="PRJEB90001"', "fields": "study_title"})
+    assert time.monotonic() - started >= 0.45  # the first is free, then one per 0.1 s
+
+
+def test_token_bucket_with_a_fake_clock():
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(4.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        bucket.acquire()
+    assert now[0] == pytest.approx(1.0)  # 4 waits of 0.25 s after the first free token
+
+
+def webin(password: str = WEBIN_PASSWORD) -> WebinConfig:
+    return WebinConfig(emg_webin_account=WEBIN_ACCOUNT, emg_webin_password=SecretStr(password))
+
+
+def test_private_study_needs_webin_credentials(ena_mirror):
+    public = ENAPortalClient(ena_mirror.ena_config(), webin())
+    with pytest.raises(ENAAccessionNotFound):
+        public.get_study(PRIVATE_STUDY)
+    private = ENAPortalClient(ena_mirror.ena_config(), webin(), authenticated=True)
+    bundle = private.fetch_study_bundle(PRIVATE_STUDY)
+    assert len(bundle.runs) == 3
+    assert bundle.is_private and bundle.webin_submitter == WEBIN_ACCOUNT
+
+
+def test_webin_password_never_appears_in_errors_or_logs(ena_mirror, caplog):
+    wrong = "wrong-" + WEBIN_PASSWORD
+    caplog.set_level(logging.DEBUG)
+    client = ENAPortalClient(ena_mirror.ena_config(), webin(wrong), authenticated=True)
+    with pytest.raises(ENAAuthenticationError) as info:
+        client.get_study(PRIVATE_STUDY)
+    assert WEBIN_ACCOUNT in str(info.value)
+    assert wrong not in str(info.value) and wrong not in repr(info.value)
+    # and while retrying faults with good credentials
+    good = ENAPortalClient(ena_mirror.ena_config(max_retries=1), webin(), authenticated=True)
+    ena_mirror.faults.server_error()
+    with pytest.raises(ENATooManyRetries) as info:
+        good.get_study(PRIVATE_STUDY)
+    assert WEBIN_PASSWORD not in str(info.value)
+    assert WEBIN_PASSWORD not in caplog.text and wrong not in caplog.text
+    assert WEBIN_PASSWORD not in repr(webin())
+
+
+def test_authenticated_without_credentials_is_refused(ena_mirror):
+    with pytest.raises(ENAAuthenticationError, match="EMG_WEBIN__EMG_WEBIN_ACCOUNT"):
+        ENAPortalClient(ena_mirror.ena_config(), WebinConfig(), authenticated=True)
