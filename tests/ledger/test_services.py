@@ -56,7 +56,7 @@ def test_pipeline_registration_is_idempotent_and_guards_the_schema(pipeline):
 
 
 def test_claim_takes_oldest_first_with_leases_and_events(pipeline):
-    registered = [item for item, _ in register(pipeline, *[f"ERR{n}" for n in range(5)])]
+    registered = [register(pipeline, f"ERR{n}")[0].item for n in range(5)]  # five calls: five ages
     first = services.claim(pipeline=pipeline, holder="w1", limit=3, lease_seconds=60)
     assert [item.pk for item in first] == [item.pk for item in registered[:3]]
     assert all(i.state == WorkState.CLAIMED and i.attempts == 1 and i.lease_holder == "w1" for i in first)

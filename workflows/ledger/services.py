@@ -190,7 +190,7 @@ WITH rows AS (
     INSERT INTO workflows_workitem
         (pipeline_id, input, input_hash, external_ref, state, attempts, max_attempts, lease_holder)
     SELECT %(pipeline_id)s, rows.input, rows.input_hash, rows.external_ref, 'pending', 0, %(max_attempts)s, ''
-    FROM rows ORDER BY rows.ord
+    FROM rows ORDER BY rows.input_hash
     ON CONFLICT (pipeline_id, input_hash) DO NOTHING
     RETURNING id, input_hash
 ), events AS (
@@ -231,6 +231,10 @@ def register_work(
     An input that is already registered (under the pipeline's canonical form) returns the existing
     item with ``created=False``, also when another process registers it at the same moment; an
     input repeated within ``inputs`` is created once and reported as not created the second time.
+
+    Rows are inserted in hash order, so registrars of overlapping batches take the unique-index
+    locks in the same order and cannot deadlock; items of one call share ``created_at``, so claims
+    take them in that (hash) order after all older work.
 
     :param inputs: the raw inputs; each is canonicalised with the pipeline's input schema
     :param actor: who registers (recorded on the ``registered`` event of each new item)
