@@ -22,6 +22,6 @@ class Command(BaseCommand):
     def handle(self, *args, out: Path | None, include_private: bool, **options) -> None:
         result = export_collections(out_dir=out.resolve() if out else None, include_private=include_private)
         for name, entry in result.manifest["collections"].items():
-            self.stdout.write(f"{name:9} {entry['count']:8} rows  {entry['file']}  {entry['drs_id']}")
+            self.stdout.write(f"{name:10} {entry['count']:8} rows  {entry['file']}  {entry['drs_id']}")
         self.stdout.write(f"written to {result.directory}")
         self.stdout.write(self.style.SUCCESS(f"{self_uri(result.latest.id)} -> {self_uri(result.bundle.id)}"))
