@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 from ninja import Router, Schema
@@ -18,7 +17,7 @@ from ninja.security.session import SessionAuthIsStaff
 
 from analyses.models import Study
 from ena.accessions import AccessionKind, validate_accession
-from workflows.prefect_utils.launch import FlowLaunchError, read_flow_run, start_deployment
+from workflows.launching import FlowLaunchError, ena_study_accession_of, flow_run_status, launch_analyse_study
 
 
 class StaffBasicAuth(HttpBasicAuth):
@@ -53,18 +52,6 @@ class ErrorOut(Schema):
     detail: str
 
 
-def _find_study(request: HttpRequest, accession: str) -> Study | None:
-    validate_accession(
-        accession,
-        {AccessionKind.MGNIFY_STUDY, AccessionKind.PROJECT, AccessionKind.STUDY},
-        expected="MGYS or ENA study",
-    )
-    queryset = Study.objects.visible_to(request.user)
-    if accession.startswith("MGYS"):
-        return queryset.filter(accession=accession).first()
-    return queryset.by_accession(accession).first()
-
-
 @router.post(
     "/studies/{accession}/analyse",
     response={202: FlowRunOut, 400: ErrorOut, 404: ErrorOut, 503: ErrorOut},
@@ -77,27 +64,25 @@ def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn 
     in progress is not started again (exactly once), unless ``rerun_failed`` asks for failed runs.
     """
     payload = payload or AnalyseStudyIn()
-    study = _find_study(request, accession)
-    if accession.startswith("MGYS"):
+    kind = validate_accession(
+        accession,
+        {AccessionKind.MGNIFY_STUDY, AccessionKind.PROJECT, AccessionKind.STUDY},
+        expected="MGYS or ENA study",
+    )
+    ena_accession: str | None = accession
+    if kind == AccessionKind.MGNIFY_STUDY:
+        study = Study.objects.visible_to(request.user).select_related("ena_study").filter(accession=accession).first()
         if study is None:
             return 404, {"detail": f"No study {accession}"}
-        ena_accession = study.ena_study.accession if study.ena_study_id else study.first_ena_accession
-        if not ena_accession:
-            return 400, {"detail": f"{accession} has no ENA study to analyse"}
-    else:
-        ena_accession = accession
-    config = settings.EMG_CONFIG.prefect
+        ena_accession = ena_study_accession_of(study)
+    if not ena_accession:
+        return 400, {"detail": f"{accession} has no ENA study to analyse"}
     try:
-        run = start_deployment(
-            config.analyse_study_deployment,
-            parameters={
-                "study_accession": ena_accession,
-                "rerun_failed": payload.rerun_failed,
-                "sample_limit": payload.sample_limit,
-            },
-            api_url=str(config.api_url),
-            ui_url=str(config.ui_url),
-            tags=[ena_accession, f"requested-by:{request.user.get_username()}"],
+        run = launch_analyse_study(
+            ena_study_accession=ena_accession,
+            requested_by=request.user.get_username(),
+            rerun_failed=payload.rerun_failed,
+            sample_limit=payload.sample_limit,
         )
     except FlowLaunchError as error:
         return 503, {"detail": str(error)}
@@ -117,9 +102,8 @@ def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn 
     summary="The state of a flow run started through the API",
 )
 def flow_run_state(request: HttpRequest, flow_run_id: UUID):
-    config = settings.EMG_CONFIG.prefect
     try:
-        run = read_flow_run(flow_run_id, api_url=str(config.api_url), ui_url=str(config.ui_url))
+        run = flow_run_status(flow_run_id)
     except FlowLaunchError as error:
         return 503, {"detail": str(error)}
     if run is None:
