@@ -11,7 +11,7 @@ from uuid import UUID
 
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.security import HttpBasicAuth
 from ninja.security.session import SessionAuthIsStaff
 
@@ -73,10 +73,10 @@ def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn 
     if kind == AccessionKind.MGNIFY_STUDY:
         study = Study.objects.visible_to(request.user).select_related("ena_study").filter(accession=accession).first()
         if study is None:
-            return 404, {"detail": f"No study {accession}"}
+            return Status(404, {"detail": f"No study {accession}"})
         ena_accession = ena_study_accession_of(study)
     if not ena_accession:
-        return 400, {"detail": f"{accession} has no ENA study to analyse"}
+        return Status(400, {"detail": f"{accession} has no ENA study to analyse"})
     try:
         run = launch_analyse_study(
             ena_study_accession=ena_accession,
@@ -85,14 +85,17 @@ def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn 
             sample_limit=payload.sample_limit,
         )
     except FlowLaunchError as error:
-        return 503, {"detail": str(error)}
-    return 202, FlowRunOut(
-        flow_run_id=run.id,
-        flow_run_name=run.name,
-        state_type=run.state_type,
-        state_name=run.state_name,
-        ui_url=run.ui_url,
-        study_accession=ena_accession,
+        return Status(503, {"detail": str(error)})
+    return Status(
+        202,
+        FlowRunOut(
+            flow_run_id=run.id,
+            flow_run_name=run.name,
+            state_type=run.state_type,
+            state_name=run.state_name,
+            ui_url=run.ui_url,
+            study_accession=ena_accession,
+        ),
     )
 
 
@@ -105,9 +108,9 @@ def flow_run_state(request: HttpRequest, flow_run_id: UUID):
     try:
         run = flow_run_status(flow_run_id)
     except FlowLaunchError as error:
-        return 503, {"detail": str(error)}
+        return Status(503, {"detail": str(error)})
     if run is None:
-        return 404, {"detail": f"No flow run {flow_run_id}"}
+        return Status(404, {"detail": f"No flow run {flow_run_id}"})
     return FlowRunOut(
         flow_run_id=run.id,
         flow_run_name=run.name,
