@@ -72,22 +72,9 @@ def ensure_run_analyses(
     return analyses, len(analyses) - len(existing_run_ids)
 
 
-def supersede_for_rerun(*, analysis: Analysis) -> Analysis:
-    """Replace a failed analysis with a fresh one (a new MGYA) for a requested re-run."""
-    with transaction.atomic():
-        Analysis.objects.filter(pk=analysis.pk).update(is_superseded=True, updated_at=timezone.now())
-        return Analysis.objects.create(
-            study_id=analysis.study_id,
-            run_id=analysis.run_id,
-            assembly_id=analysis.assembly_id,
-            sample_id=analysis.sample_id,
-            experiment_type=analysis.experiment_type,
-            pipeline_name=analysis.pipeline_name,
-            pipeline_version=analysis.pipeline_version,
-            is_private=analysis.is_private,
-            webin_submitter=analysis.webin_submitter,
-            status=_flag(AnalysisStatusFlag.ANALYSIS_CREATED, f"re-run of {analysis.accession}"),
-        )
+def requeue(*, analysis: Analysis, message: str) -> None:
+    """Put a failed analysis back to pending for a requested re-run (its failure stays in ``status``)."""
+    _update(analysis, state=Analysis.State.PENDING, flags=_flag(AnalysisStatusFlag.ANALYSIS_CREATED, message))
 
 
 def _update(analysis: Analysis, *, flags: dict | None = None, **fields) -> None:

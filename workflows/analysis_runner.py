@@ -1,0 +1,198 @@
+"""Carry one analysis from reads to stored results: plain library code that the flows call from tasks.
+
+Steps: fetch the run's FASTQ files (md5-checked) into the analysis' work area, launch the pipeline
+on Slurm, follow it while recording its Slurm jobs on the Analysis, then parse the outputs, publish
+the result files under the results root, register them as DRS objects and store the results.
+Every failure ends as a FAILED analysis with the step and the message; nothing here raises for a
+failure of the analysis itself, so one bad run never stops a study.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from django.conf import settings
+
+from analyses import recording
+from analyses.models import Analysis
+from analyses.schemas import DownloadFile, Provenance
+from ena.datamover import Datamover
+from ena.portal.errors import ENAError
+from ena.schemas import FastqFile
+from workflows.pipelines.definition import PipelineDefinition, RunInputs
+from workflows.pipelines.launchers.base import Launcher, LaunchHandle, PipelineProgress, PipelineState
+from workflows.pipelines.workarea import WorkArea
+
+logger = logging.getLogger(__name__)
+
+FETCH_STEP = "fetch_reads"
+PARSE_STEP = "parse_outputs"
+READS_DIR = "reads"
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class AnalysisOutcome:
+    accession: str
+    run_accession: str | None
+    outcome: Outcome
+    failed_step: str | None = None
+    message: str | None = None
+
+
+def fetch_reads(*, analysis: Analysis, work_area: WorkArea, datamover: Datamover) -> tuple[RunInputs, dict[str, str]]:
+    """Download the run's FASTQ files into ``<work area>/reads``, verified against ENA's md5 and size.
+
+    :return: the pipeline inputs, and each file's verified md5 by file name
+    """
+    ena_run = analysis.run.ena_run
+    files = [FastqFile.model_validate(file) for file in ena_run.fastq_files]
+    downloaded = datamover.download_run(files, work_area.path(READS_DIR), accession=ena_run.accession)
+    checksums = {file.path.name: file.md5 for file in downloaded}
+    recording.mark_reads_fetched(analysis=analysis, checksums=checksums)
+    return RunInputs(fastq=[file.path for file in downloaded]), checksums
+
+
+def publish_results(*, analysis: Analysis, work_area: WorkArea, downloads: list[DownloadFile]) -> Path:
+    """Copy the files users download out of the work area into ``<results root>/<MGYS>/<MGYA>/``.
+
+    The work area may be cleaned afterwards; the published copy is what DRS serves.
+    """
+    destination = Path(settings.EMG_CONFIG.storage.results_root) / analysis.study.accession / analysis.accession
+    for download in downloads:
+        source = work_area.results_dir / download.relative_path
+        target = destination / download.relative_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return destination
+
+
+def follow(
+    *,
+    analysis: Analysis,
+    launcher: Launcher,
+    handle: LaunchHandle,
+    timeout_seconds: float,
+    poll_seconds: float = 1.0,
+    max_poll_seconds: float = 10.0,
+    heartbeat: Callable[[], None] | None = None,
+) -> PipelineProgress:
+    """Poll the pipeline until it ends, recording its Slurm jobs on the analysis whenever they change.
+
+    :param heartbeat: called on every poll (e.g. to renew a work-ledger lease)
+    """
+    deadline = time.monotonic() + timeout_seconds
+    interval = poll_seconds
+    while True:
+        progress = launcher.poll(handle)
+        recording.record_slurm_jobs(analysis=analysis, jobs=progress.slurm_job_records())
+        if heartbeat is not None:
+            heartbeat()
+        if progress.state.is_final:
+            return progress
+        if time.monotonic() > deadline:
+            launcher.cancel(handle)
+            raise TimeoutError(f"{analysis.accession}: pipeline still {progress.state} after {timeout_seconds:.0f}s")
+        time.sleep(interval)
+        interval = min(interval * 1.5, max_poll_seconds)
+
+
+def _failed(analysis: Analysis, step: str | None, message: str) -> AnalysisOutcome:
+    recording.mark_failed(analysis=analysis, failed_step=step, message=message)
+    logger.warning("%s failed at %s: %s", analysis.accession, step, message)
+    return AnalysisOutcome(
+        accession=analysis.accession,
+        run_accession=analysis.run.ena_run.accession if analysis.run_id else None,
+        outcome=Outcome.FAILED,
+        failed_step=step,
+        message=message,
+    )
+
+
+def run_analysis(
+    *,
+    analysis: Analysis,
+    pipeline: PipelineDefinition,
+    launcher: Launcher,
+    datamover: Datamover,
+    params: dict | None = None,
+    timeout_seconds: float = 6 * 3600,
+    flow_run_id: str | None = None,
+    heartbeat: Callable[[], None] | None = None,
+    register_files: Callable[[Analysis, Path], object] | None = None,
+) -> AnalysisOutcome:
+    """Run ``pipeline`` for one analysis and record everything on it; see the module docstring.
+
+    :param analysis: an analysis of a run (its ``run.ena_run`` lists the FASTQ files)
+    :param pipeline: the pipeline definition (name and version must match the analysis)
+    :param launcher: the engine's launcher (Snakemake or Nextflow) with its Slurm client
+    :param datamover: downloads the reads
+    :param params: pipeline parameters; None for the defaults
+    :param flow_run_id: the Prefect flow run doing this, for provenance
+    :param heartbeat: called while the pipeline runs
+    :param register_files: registers published files as DRS objects ``(analysis, results_dir)``
+    """
+    work_area = WorkArea.for_analysis(analysis.accession)
+    try:
+        inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
+    except ENAError as error:
+        return _failed(analysis, FETCH_STEP, str(error))
+
+    typed_params = pipeline.validate_parameters(params)
+    handle = launcher.launch(pipeline, inputs=inputs, params=typed_params, work_area=work_area)
+    recording.mark_started(
+        analysis=analysis,
+        provenance=Provenance(
+            pipeline_name=pipeline.name,
+            pipeline_version=pipeline.version,
+            parameters=typed_params.model_dump(mode="json"),
+            parameters_hash=typed_params.sha256(),
+            input_checksums=checksums,
+            work_dir=str(work_area.root),
+            prefect_flow_run_id=flow_run_id,
+        ),
+    )
+    try:
+        progress = follow(
+            analysis=analysis, launcher=launcher, handle=handle, timeout_seconds=timeout_seconds, heartbeat=heartbeat
+        )
+    except TimeoutError as error:
+        return _failed(analysis, None, str(error))
+    if progress.state != PipelineState.COMPLETED:
+        message = progress.error_message or f"pipeline {progress.state}"
+        if progress.log_tail:
+            message = f"{message}\n--- log tail ---\n{progress.log_tail}"
+        return _failed(analysis, progress.failed_step, message)
+
+    try:
+        outputs = pipeline.parse_outputs(work_area, analysis_accession=analysis.accession)
+        results_dir = publish_results(analysis=analysis, work_area=work_area, downloads=outputs.downloads)
+        provenance = outputs.provenance.model_copy(
+            update={"prefect_flow_run_id": flow_run_id, "slurm_jobs": progress.slurm_job_records()}
+        )
+        recording.store_results(
+            analysis=analysis,
+            quality_control=outputs.quality_control,
+            results=outputs.results,
+            downloads=outputs.downloads,
+            provenance=provenance,
+        )
+        if register_files is not None:
+            register_files(analysis, results_dir)
+    except Exception as error:  # a parse or publish failure is this analysis' failure, not the study's
+        logger.exception("%s: could not record results", analysis.accession)
+        return _failed(analysis, PARSE_STEP, f"{type(error).__name__}: {error}")
+    work_area.finish()
+    return AnalysisOutcome(
+        accession=analysis.accession, run_accession=analysis.run.ena_run.accession, outcome=Outcome.COMPLETED
+    )

@@ -1,0 +1,143 @@
+"""analyse-study: take an ENA study to finished analyses on Slurm, each (run, pipeline, version) exactly once.
+
+Deployed as ``analyse-study/analyse-study`` in the ``slurm`` pool; launched by
+``POST /api/v2/private/studies/{accession}/analyse``, the admin action, the Prefect UI or
+``prefect deployment run analyse-study/analyse-study -p study_accession=PRJEB90001``.
+"""
+
+from __future__ import annotations
+
+from django.db import close_old_connections
+from prefect import flow, get_run_logger, task
+from prefect.runtime import flow_run
+from prefect.task_runners import ThreadPoolTaskRunner
+from pydantic import BaseModel
+
+from workflows.django_activation import EMG_CONFIG
+
+from analyses.models import Analysis, Study
+from ena.datamover import Datamover
+from ena.services import import_ena_study
+from workflows import study_work
+from workflows.analysis_runner import AnalysisOutcome, Outcome, run_analysis
+from workflows.pipelines import get_pipeline
+from workflows.pipelines.launchers.snakemake import SnakemakeLauncher
+from workflows.slurm import SlurmClient
+
+
+class StudySummary(BaseModel):
+    """What a run of the flow did, per analysis accession."""
+
+    study: str
+    ena_study: str
+    pipeline: str
+    created: int
+    completed: list[str] = []
+    failed: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+
+    def line(self) -> str:
+        return (
+            f"{self.study} ({self.ena_study}) {self.pipeline}: {len(self.completed)} done, "
+            f"{len(self.failed)} failed, {len(self.skipped)} skipped, {self.created} new analyses"
+        )
+
+
+@task(retries=3, retry_delay_seconds=[2, 10, 30], task_run_name="import {study_accession} from ENA")
+def import_study(study_accession: str) -> str:
+    """Upsert the ENA study, its samples and runs, and the MGYS study (idempotent, so safe to retry)."""
+    summary = import_ena_study(study_accession)
+    get_run_logger().info("ENA import of %s: %s", study_accession, "; ".join(summary.lines()))
+    return Study.objects.by_accession(study_accession).values_list("accession", flat=True).get()
+
+
+@task(task_run_name="register analyses of {mgys}")
+def register_analyses(
+    mgys: str, pipeline_name: str, pipeline_version: str, sample_limit: int | None, rerun_failed: bool
+):
+    """Create each run's analysis and its work-ledger item, once; return (item id, MGYA) pairs and the new count."""
+    return study_work.register_study_work(
+        study=Study.objects.get(accession=mgys),
+        pipeline_name=pipeline_name,
+        pipeline_version=pipeline_version,
+        run_limit=sample_limit,
+        rerun_failed=rerun_failed,
+        actor=f"flow:{flow_run.get_id()}",
+    )
+
+
+@task(task_run_name="analyse {accession}")
+def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: str) -> AnalysisOutcome | None:
+    """Claim this analysis' ledger item and, if this flow run got it, run the pipeline; None if skipped.
+
+    Not retried: a retry could start a second pipeline for the same work. A crash leaves the
+    item's lease to expire, and the ledger hands it out again.
+    """
+    holder = f"flow:{flow_run.get_id()}"
+    try:
+        with study_work.claimed(item_id=item_id, holder=holder) as lease:
+            if lease is None:
+                return None
+            analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=accession)
+            with Datamover(EMG_CONFIG.ena) as datamover:
+                outcome = run_analysis(
+                    analysis=analysis,
+                    pipeline=get_pipeline(pipeline_name, pipeline_version),
+                    launcher=SnakemakeLauncher(SlurmClient()),
+                    datamover=datamover,
+                    flow_run_id=str(flow_run.get_id()),
+                    heartbeat=lease.heartbeat,
+                    register_files=study_work.register_drs_files,
+                )
+            lease.finish(outcome)
+            return outcome
+    except Exception as error:  # already recorded as failed by study_work.claimed; the study goes on
+        get_run_logger().exception("%s failed unexpectedly", accession)
+        return AnalysisOutcome(
+            accession=accession, run_accession=None, outcome=Outcome.FAILED, message=f"{type(error).__name__}: {error}"
+        )
+    finally:
+        close_old_connections()
+
+
+@flow(name="analyse-study", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=4))
+def analyse_study(
+    study_accession: str,
+    rerun_failed: bool = False,
+    sample_limit: int | None = None,
+    pipeline_name: str | None = None,
+    pipeline_version: str | None = None,
+) -> StudySummary:
+    """Analyse every run of an ENA study with the bundled pipeline on Slurm.
+
+    :param study_accession: the ENA study (``PRJEB…`` or ``ERP…``)
+    :param rerun_failed: put failed analyses back in the queue and run them again
+    :param sample_limit: analyse at most this many runs (in accession order)
+    :param pipeline_name: default ``EMG_CONFIG.pipelines.bundled_pipeline_name``
+    :param pipeline_version: default ``EMG_CONFIG.pipelines.bundled_pipeline_version``
+    """
+    logger = get_run_logger()
+    pipeline_name = pipeline_name or EMG_CONFIG.pipelines.bundled_pipeline_name
+    pipeline_version = pipeline_version or EMG_CONFIG.pipelines.bundled_pipeline_version
+    mgys = import_study(study_accession)
+    registered = register_analyses(mgys, pipeline_name, pipeline_version, sample_limit, rerun_failed)
+
+    futures = [
+        analyse.submit(work.item_id, work.accession, pipeline_name, pipeline_version) for work in registered.work
+    ]
+    summary = StudySummary(
+        study=mgys,
+        ena_study=study_accession,
+        pipeline=f"{pipeline_name}@{pipeline_version}",
+        created=registered.created,
+    )
+    for work, future in zip(registered.work, futures, strict=True):
+        outcome = future.result()
+        if outcome is None:
+            summary.skipped[work.accession] = study_work.why_skipped(work.item_id)
+        elif outcome.outcome == Outcome.COMPLETED:
+            summary.completed.append(work.accession)
+        else:
+            summary.failed[work.accession] = f"{outcome.failed_step}: {(outcome.message or '').splitlines()[0]}"
+    logger.info(summary.line())
+    return summary
