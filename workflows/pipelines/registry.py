@@ -37,5 +37,7 @@ def available_pipelines() -> list[tuple[str, str]]:
 
 def _load_bundled() -> None:
     from workflows.pipelines.raw_reads.pipeline import RawReadsPipeline
+    from workflows.pipelines.raw_reads_nf import RawReadsNextflowPipeline
 
-    _REGISTRY.setdefault((RawReadsPipeline.name, RawReadsPipeline.version), RawReadsPipeline)
+    for definition in (RawReadsPipeline, RawReadsNextflowPipeline):
+        _REGISTRY.setdefault((definition.name, definition.version), definition)

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from analyses.schemas import AnalysisResults, DownloadFile, Provenance
+from analyses.schemas import AnalysisResults, DownloadFile, Provenance, SlurmJobRecord
 from workflows.pipelines.checksums import file_checksums
 from workflows.pipelines.definition import (
     Engine,
@@ -161,64 +161,85 @@ class RawReadsPipeline(PipelineDefinition):
             "profile_alignments": [str(path) for path in sorted(PROFILES_DIR.glob("*.afa"))],
         }
 
-    def downloads(self, work_area: WorkArea, analysis_accession: str) -> list[DownloadFile]:
-        """Every declared output that exists, with size, md5 and sha256.
-
-        :raises FileNotFoundError: a non-optional output is missing
-        """
-        files = []
-        for spec in self.outputs:
-            path = work_area.results_dir / spec.relative_path
-            if not path.is_file():
-                if spec.optional:
-                    continue
-                raise FileNotFoundError(f"{self.identifier} did not produce {spec.relative_path}")
-            sums = file_checksums(path)
-            files.append(
-                DownloadFile(
-                    alias=spec.alias(analysis_accession),
-                    description=spec.description,
-                    file_type=spec.file_type,
-                    relative_path=spec.relative_path,
-                    size_bytes=sums.size_bytes,
-                    md5=sums.md5,
-                    sha256=sums.sha256,
-                )
-            )
-        return files
-
     def parse_outputs(self, work_area: WorkArea, *, analysis_accession: str | None = None) -> PipelineOutputs:
-        from workflows.pipelines.launchers.base import read_launch_record
         from workflows.pipelines.launchers.snakemake import snakemake_step_records
 
-        accession = analysis_accession or work_area.name
-        results = work_area.results_dir
-        stats_path = results / "stats/seqkit_stats.tsv"
-        sequence_stats = parse_seqkit_stats(stats_path)
-        by_file = {Path(row.file).as_posix(): row for row in sequence_stats}
-        contigs_row = by_file["results/assembly/contigs.fasta"]
-        proteins_row = by_file["results/genes/proteins.faa"]
-        record = read_launch_record(work_area)
-        provenance = Provenance(
-            pipeline_name=self.name,
-            pipeline_version=self.version,
-            parameters=record.parameters if record else {},
-            parameters_hash=record.parameters_hash if record else "",
-            tool_versions=parse_tool_versions(results / "versions/tool_versions.txt"),
-            input_checksums=record.input_checksums if record else {},
-            slurm_jobs=snakemake_step_records(work_area),
-            work_dir=str(work_area.root),
+        return parse_raw_reads_outputs(
+            self, work_area, analysis_accession=analysis_accession, slurm_jobs=snakemake_step_records(work_area)
         )
-        return PipelineOutputs(
-            quality_control=parse_fastp_json(results / "qc/fastp.json"),
-            results=AnalysisResults(
-                assembly=assembly_stats_from_seqkit(
-                    contigs_row, seqkit_gc_fraction(stats_path, "results/assembly/contigs.fasta")
-                ),
-                predicted_proteins=proteins_row.num_seqs,
-                sequence_stats=sequence_stats,
-                profile_hits=parse_hmmsearch_tblout(results / "hmm/hits.tbl", results / "hmm/profiles.hmm"),
-            ),
-            downloads=self.downloads(work_area, accession),
-            provenance=provenance,
+
+
+def parse_raw_reads_outputs(
+    pipeline: RawReadsPipeline | PipelineDefinition,
+    work_area: WorkArea,
+    *,
+    analysis_accession: str | None,
+    slurm_jobs: list[SlurmJobRecord],
+) -> PipelineOutputs:
+    """Parse the raw-reads results layout (shared by the Snakemake and Nextflow versions).
+
+    :param pipeline: the definition (name, version, declared outputs)
+    :param work_area: where it ran
+    :param analysis_accession: prefix of download aliases (default: the work area's name)
+    :param slurm_jobs: the steps' Slurm jobs, from the engine's record
+    """
+    from workflows.pipelines.launchers.base import read_launch_record
+
+    accession = analysis_accession or work_area.name
+    results = work_area.results_dir
+    stats_path = results / "stats/seqkit_stats.tsv"
+    sequence_stats = parse_seqkit_stats(stats_path)
+    by_name = {Path(row.file).name: row for row in sequence_stats}
+    contigs_row = by_name["contigs.fasta"]
+    proteins_row = by_name["proteins.faa"]
+    record = read_launch_record(work_area)
+    provenance = Provenance(
+        pipeline_name=pipeline.name,
+        pipeline_version=pipeline.version,
+        parameters=record.parameters if record else {},
+        parameters_hash=record.parameters_hash if record else "",
+        tool_versions=parse_tool_versions(results / "versions/tool_versions.txt"),
+        input_checksums=record.input_checksums if record else {},
+        slurm_jobs=slurm_jobs,
+        work_dir=str(work_area.root),
+    )
+    return PipelineOutputs(
+        quality_control=parse_fastp_json(results / "qc/fastp.json"),
+        results=AnalysisResults(
+            assembly=assembly_stats_from_seqkit(contigs_row, seqkit_gc_fraction(stats_path, contigs_row.file)),
+            predicted_proteins=proteins_row.num_seqs,
+            sequence_stats=sequence_stats,
+            profile_hits=parse_hmmsearch_tblout(results / "hmm/hits.tbl", results / "hmm/profiles.hmm"),
+        ),
+        downloads=declared_downloads(pipeline, work_area, accession),
+        provenance=provenance,
+    )
+
+
+def declared_downloads(
+    pipeline: PipelineDefinition, work_area: WorkArea, analysis_accession: str
+) -> list[DownloadFile]:
+    """Every declared output that exists, with size, md5 and sha256.
+
+    :raises FileNotFoundError: a non-optional output is missing
+    """
+    files = []
+    for spec in pipeline.outputs:
+        path = work_area.results_dir / spec.relative_path
+        if not path.is_file():
+            if spec.optional:
+                continue
+            raise FileNotFoundError(f"{pipeline.identifier} did not produce {spec.relative_path}")
+        sums = file_checksums(path)
+        files.append(
+            DownloadFile(
+                alias=spec.alias(analysis_accession),
+                description=spec.description,
+                file_type=spec.file_type,
+                relative_path=spec.relative_path,
+                size_bytes=sums.size_bytes,
+                md5=sums.md5,
+                sha256=sums.sha256,
+            )
         )
+    return files

@@ -1,0 +1,50 @@
+"""raw-reads for Nextflow: the bundled pipeline's tools and outputs as a Nextflow DSL2 project (main.nf)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from analyses.schemas import SlurmJobRecord
+from workflows.pipelines.definition import InputKind, OutputSpec, PipelineInputs, PipelineOutputs, PipelineParameters
+from workflows.pipelines.launchers.nextflow import NextflowPipeline
+from workflows.pipelines.launchers.nextflow_trace import parse_trace, summarise
+from workflows.pipelines.raw_reads.pipeline import (
+    PROFILES_DIR,
+    RawReadsParameters,
+    RawReadsPipeline,
+    parse_raw_reads_outputs,
+)
+from workflows.pipelines.workarea import WorkArea
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+
+class RawReadsNextflowPipeline(NextflowPipeline):
+    """raw-reads-nf 1.0.0: the same steps as raw-reads, run by Nextflow."""
+
+    name: ClassVar[str] = "raw-reads-nf"
+    version: ClassVar[str] = "1.0.0"
+    input_kind: ClassVar[InputKind] = InputKind.READS
+    parameters_model: ClassVar[type[PipelineParameters]] = RawReadsParameters
+    outputs: ClassVar[tuple[OutputSpec, ...]] = RawReadsPipeline.outputs
+    repository: ClassVar[str] = str(PROJECT_DIR)
+    profile: ClassVar[str] = "slurm"
+
+    def nextflow_params(self, inputs: PipelineInputs, params: PipelineParameters, work_area: WorkArea) -> dict:
+        return {
+            **super().nextflow_params(inputs, params, work_area),
+            "profile_alignments": str(PROFILES_DIR / "*.afa"),
+        }
+
+    def parse_outputs(self, work_area: WorkArea, *, analysis_accession: str | None = None) -> PipelineOutputs:
+        traces = sorted((work_area.root / "pipeline_info").glob("trace-*.txt"))
+        tasks = summarise([record for trace in traces for record in parse_trace(trace)]).tasks
+        jobs = [
+            SlurmJobRecord(
+                job_id=t.native_id, step=t.name, state=t.status.value, exit_code=t.exit, submitted_at=t.submit
+            )
+            for t in tasks
+            if t.native_id
+        ]
+        return parse_raw_reads_outputs(self, work_area, analysis_accession=analysis_accession, slurm_jobs=jobs)

@@ -1,0 +1,163 @@
+// raw-reads-nf: the bundled raw-reads pipeline for Nextflow (DSL2), same tools and the same
+// published layout under params.outdir as the Snakemake version, so the same parsers read it.
+// Run by workflows.pipelines.launchers.NextflowLauncher with a generated Slurm config.
+nextflow.enable.dsl = 2
+
+params.input = []
+params.outdir = 'results'
+params.min_read_length = 50
+params.qualified_quality_phred = 15
+params.min_contig_length = 200
+params.megahit_k_list = '21,29,39,59,79'
+params.prodigal_mode = 'meta'
+params.translation_table = 11
+params.hmm_evalue = 1e-5
+params.profile_alignments = "${projectDir}/../raw_reads/profiles/*.afa"
+
+process FASTP {
+    tag "${reads[0].simpleName}"
+    cpus 2
+    memory '2500 MB'
+    publishDir "${params.outdir}/qc", mode: 'copy'
+
+    input:
+    path reads
+
+    output:
+    path '*.trimmed.fastq.gz', emit: reads
+    path 'fastp.json', emit: json
+    path 'fastp.html'
+
+    script:
+    def io = reads.size() == 2
+        ? "-i ${reads[0]} -I ${reads[1]} -o reads_1.trimmed.fastq.gz -O reads_2.trimmed.fastq.gz"
+        : "-i ${reads[0]} -o reads.trimmed.fastq.gz"
+    """
+    fastp ${io} --json fastp.json --html fastp.html --thread ${task.cpus} \
+        --length_required ${params.min_read_length} --qualified_quality_phred ${params.qualified_quality_phred}
+    """
+}
+
+process MEGAHIT {
+    tag "${reads[0].simpleName}"
+    cpus 2
+    memory '4000 MB'
+    publishDir "${params.outdir}/assembly", mode: 'copy'
+
+    input:
+    path reads
+
+    output:
+    path 'contigs.fasta'
+
+    script:
+    def io = reads.size() == 2 ? "-1 ${reads[0]} -2 ${reads[1]}" : "-r ${reads[0]}"
+    """
+    megahit ${io} -o megahit_out -t ${task.cpus} --min-contig-len ${params.min_contig_length} \
+        --k-list ${params.megahit_k_list}
+    cp megahit_out/final.contigs.fa contigs.fasta
+    """
+}
+
+process PRODIGAL {
+    memory '1000 MB'
+    publishDir "${params.outdir}/genes", mode: 'copy'
+
+    input:
+    path contigs
+
+    output:
+    path 'proteins.faa', emit: proteins
+    path 'genes.fna', emit: genes
+    path 'genes.gff'
+
+    script:
+    """
+    prodigal -i ${contigs} -a proteins.faa -d genes.fna -o genes.gff -f gff \
+        -p ${params.prodigal_mode} -g ${params.translation_table}
+    """
+}
+
+process HMMBUILD {
+    memory '500 MB'
+    publishDir "${params.outdir}/hmm", mode: 'copy'
+
+    input:
+    path alignments
+
+    output:
+    path 'profiles.hmm'
+
+    script:
+    """
+    for alignment in ${alignments}; do
+        name=\$(basename "\$alignment" .afa)
+        hmmbuild --informat afa --amino -n "\$name" "\$name".hmm "\$alignment"
+        cat "\$name".hmm >> profiles.hmm
+    done
+    """
+}
+
+process HMMSEARCH {
+    cpus 2
+    memory '1000 MB'
+    publishDir "${params.outdir}/hmm", mode: 'copy'
+
+    input:
+    path profiles
+    path proteins
+
+    output:
+    path 'hits.tbl'
+
+    script:
+    """
+    hmmsearch --cpu ${task.cpus} -E ${params.hmm_evalue} --tblout hits.tbl -o /dev/null ${profiles} ${proteins}
+    """
+}
+
+process SEQKIT_STATS {
+    cpus 2
+    memory '1000 MB'
+    publishDir "${params.outdir}/stats", mode: 'copy'
+
+    input:
+    path files
+
+    output:
+    path 'seqkit_stats.tsv'
+
+    script:
+    """
+    seqkit stats -T -a -j ${task.cpus} ${files} > seqkit_stats.tsv
+    """
+}
+
+process TOOL_VERSIONS {
+    memory '500 MB'
+    publishDir "${params.outdir}/versions", mode: 'copy'
+
+    output:
+    path 'tool_versions.txt'
+
+    script:
+    """
+    ( echo '## fastp'; fastp --version 2>&1
+      echo '## megahit'; megahit --version 2>&1
+      echo '## prodigal'; prodigal -v 2>&1
+      echo '## seqkit'; seqkit version 2>&1
+      echo '## hmmbuild'; hmmbuild -h 2>&1 | head -n 2
+      echo '## hmmsearch'; hmmsearch -h 2>&1 | head -n 2 ) > tool_versions.txt
+    """
+}
+
+workflow {
+    reads = Channel.of(params.input.collect { file(it, checkIfExists: true) })
+    FASTP(reads)
+    MEGAHIT(FASTP.out.reads)
+    PRODIGAL(MEGAHIT.out)
+    HMMBUILD(Channel.fromPath(params.profile_alignments).collect())
+    HMMSEARCH(HMMBUILD.out, PRODIGAL.out.proteins)
+    SEQKIT_STATS(FASTP.out.reads.mix(MEGAHIT.out, PRODIGAL.out.genes, PRODIGAL.out.proteins).collect())
+    TOOL_VERSIONS()
+}
