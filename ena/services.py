@@ -25,13 +25,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
+from django.db.models import ExpressionWrapper
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from analyses.models import ExperimentType
 from analyses.models import Run as PlatformRun
 from analyses.models import Sample as PlatformSample
 from analyses.models import Study as PlatformStudy
+from emgapiv2.fields import SchemaJSONField
 from ena.models import Run, Sample, Study
 from ena.portal.client import ENAPortalClient
 from ena.portal.types import ENAStudyBundle
@@ -39,7 +43,7 @@ from ena.portal.types import ENAStudyBundle
 #: Called as (stage, done, total) while an import runs; total may be None while unknown.
 ImportProgress = Callable[[str, int, int | None], None]
 
-LOOKUP_CHUNK = 5_000
+LOOKUP_CHUNK = 50_000
 CREATE_BATCH = 2_000
 UPDATE_BATCH = 1_000
 
@@ -125,10 +129,17 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start : start + size]
 
 
+def _any_of(model: type[models.Model], attname: str, values: Sequence[Any]) -> ExpressionWrapper:
+    """``column = ANY(%s)`` with one array parameter: unlike ``__in``, cheap to compile for 10^4+ values."""
+    column = connection.ops.quote_name(model._meta.get_field(attname).column)
+    table = connection.ops.quote_name(model._meta.db_table)
+    return ExpressionWrapper(RawSQL(f"{table}.{column} = ANY(%s)", [list(values)]), output_field=models.BooleanField())
+
+
 def _existing(model: type[models.Model], key: str, values: Sequence[Any]) -> dict[Any, Any]:
     found: dict[Any, Any] = {}
     for chunk in _chunks(list(values), LOOKUP_CHUNK):
-        for obj in model.objects.filter(**{f"{key}__in": chunk}):
+        for obj in model.objects.filter(_any_of(model, key, chunk)):
             found[getattr(obj, key)] = obj
     return found
 
@@ -182,7 +193,7 @@ def _upsert(
         to_update.append(obj)
     done = counts.unchanged
     for batch in _chunks(to_create, CREATE_BATCH):
-        model.objects.bulk_create(batch)
+        _copy_insert(model, batch, key=key)
         done += len(batch)
         if progress:
             progress(done)
@@ -195,6 +206,59 @@ def _upsert(
         progress(done)
     counts.created, counts.updated = len(to_create), len(to_update)
     return _Upserted(existing, before, counts)
+
+
+def _copy_value(field: models.Field) -> Callable[[Any], Any]:
+    """How to turn an attribute value into what psycopg's COPY writes, for one field (decided once)."""
+    if isinstance(field, SchemaJSONField):
+        return lambda value: None if value is None else Jsonb(field.validate_value(value))
+    if isinstance(field, models.JSONField):
+        return lambda value: None if value is None else Jsonb(value)
+    return lambda value: value  # str, int, bool, date, aware datetime, list: psycopg adapts them
+
+
+def _copy_insert(model: type[models.Model], objs: Sequence[models.Model], *, key: str) -> None:
+    """Insert new rows with Postgres ``COPY`` (much faster than multi-row INSERT), then set their pks.
+
+    ``auto_now``/``auto_now_add`` fields get the current time and ``SchemaJSONField`` values are
+    validated against their schema, as ``bulk_create`` would do.
+
+    :param key: a unique field of the model, used to read back the new rows' primary keys
+    """
+    if not objs:
+        return
+    meta = model._meta
+    fields = [
+        f
+        for f in meta.concrete_fields
+        if not f.primary_key
+        and not getattr(f, "generated", False)
+        and not (f.has_db_default() and getattr(objs[0], f.attname, None) is None)
+    ]
+    now = timezone.now()
+    stamped = [f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
+    converters = [(f.attname, _copy_value(f)) for f in fields]
+    db = connections[DEFAULT_DB_ALIAS]
+    columns = ", ".join(db.ops.quote_name(f.column) for f in fields)
+    # wrap_database_errors: psycopg errors become Django's (DataError, IntegrityError...) as with the ORM.
+    with (
+        db.wrap_database_errors,
+        db.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {db.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN") as copy,
+    ):
+        for obj in objs:
+            for attname in stamped:
+                setattr(obj, attname, now)
+            copy.write_row([convert(getattr(obj, attname)) for attname, convert in converters])
+    key_field = meta.get_field(key)
+    keys = [getattr(obj, key_field.attname) for obj in objs]
+    pks: dict[Any, Any] = {}
+    for chunk in _chunks(keys, LOOKUP_CHUNK):
+        pks.update(model.objects.filter(_any_of(model, key_field.attname, chunk)).values_list(key_field.attname, "pk"))
+    for obj in objs:
+        obj.pk = pks[getattr(obj, key_field.attname)]
+        obj._state.adding = False
+        obj._state.db = db.alias
 
 
 def _lock_study(accession: str) -> None:
@@ -315,10 +379,20 @@ def store_study_bundle(
         linked: set[int] = set()
         for chunk in _chunks(sample_pks, LOOKUP_CHUNK):
             linked.update(
-                through.objects.filter(study_id=mgys.pk, sample_id__in=chunk).values_list("sample_id", flat=True)
+                through.objects.filter(_any_of(through, "sample_id", chunk), study_id=mgys.pk).values_list(
+                    "sample_id", flat=True
+                )
             )
-        missing = [through(study_id=mgys.pk, sample_id=pk) for pk in sample_pks if pk not in linked]
-        through.objects.bulk_create(missing, batch_size=CREATE_BATCH, ignore_conflicts=True)
+        missing = [pk for pk in sample_pks if pk not in linked]
+        if missing:
+            table = connection.ops.quote_name(through._meta.db_table)
+            with (
+                connection.wrap_database_errors,
+                connection.cursor() as cursor,
+                cursor.cursor.copy(f"COPY {table} (study_id, sample_id) FROM STDIN") as copy,
+            ):
+                for pk in missing:
+                    copy.write_row((mgys.pk, pk))
         platform_sample_ids = {ena_pk: obj.pk for ena_pk, obj in platform_samples.objects.items()}
 
         run_objects = runs.objects
