@@ -58,10 +58,3 @@ def slurm_client():
     from workflows.slurm import SlurmClient
 
     return SlurmClient()
-
-
-@pytest.fixture
-def tools_installed() -> None:
-    missing = [t for t in ("fastp", "megahit", "prodigal", "seqkit", "hmmbuild", "hmmsearch") if not shutil.which(t)]
-    if missing:
-        pytest.skip(f"tools missing: {', '.join(missing)} (scripts/setup.sh installs them)")

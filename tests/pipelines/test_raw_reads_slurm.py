@@ -1,0 +1,240 @@
+"""The bundled raw-reads pipeline end to end on the real Slurm cluster, on the ENA mirror's synthetic reads.
+
+Every rule runs as its own Slurm job (Snakemake's Slurm executor under a head job). The parsed
+results are checked against what the tools themselves wrote, and against independent computations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from workflows.pipelines import PipelineState, RunInputs, SnakemakeLauncher, WorkArea, get_pipeline
+from workflows.pipelines.launchers.slurm_states import state_name
+from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
+from workflows.pipelines.raw_reads import RawReadsParameters
+from workflows.pipelines.raw_reads.parsers import fasta_lengths, parse_megahit_log
+
+pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
+
+TIMEOUT = 900
+UPSTREAM_OF_PRODIGAL = {"fastp", "megahit", "hmmbuild", "tool_versions"}
+
+
+def n50(lengths: list[int]) -> int:
+    """N50 computed here, independently of the tools: the length at which half the bases are covered."""
+    running = 0
+    for length in sorted(lengths, reverse=True):
+        running += length
+        if 2 * running >= sum(lengths):
+            return length
+    return 0
+
+
+def fasta_records(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.startswith(">"))
+
+
+@pytest.fixture(scope="module")
+def launcher(slurm_client) -> SnakemakeLauncher:
+    return SnakemakeLauncher(slurm_client, partition="pipelines")
+
+
+@pytest.fixture(scope="module")
+def tools_installed_module():
+    missing = [t for t in ("fastp", "megahit", "prodigal", "seqkit", "hmmbuild", "hmmsearch") if not shutil.which(t)]
+    if missing:
+        pytest.skip(f"tools missing: {', '.join(missing)} (scripts/setup.sh installs them)")
+
+
+@pytest.fixture(scope="module")
+def completed_run(launcher, synthetic_study, tmp_path_factory, tools_installed_module):
+    reads = synthetic_study["ERR9000001"]
+    pipeline = get_pipeline("raw-reads", "1.0.0")
+    work = WorkArea.for_analysis("MGYA00000101", work_root=tmp_path_factory.mktemp("work"), keep=True)
+    handle = launcher.launch(pipeline, inputs=RunInputs(fastq=reads), work_area=work)
+    progress = launcher.wait(handle, TIMEOUT)
+    assert progress.state == PipelineState.COMPLETED, progress.log_tail
+    return pipeline, work, handle, progress
+
+
+def test_parsed_results_match_what_the_tools_reported(completed_run) -> None:
+    pipeline, work, _, _ = completed_run
+    outputs = pipeline.parse_outputs(work, analysis_accession="MGYA00000101")
+    results = work.results_dir
+
+    # assembly: independent N50 / count / length from the contigs FASTA, and megahit's own summary line
+    lengths = list(fasta_lengths(results / "assembly/contigs.fasta"))
+    assembly = outputs.results.assembly
+    assert assembly.contig_count == len(lengths) > 0
+    assert assembly.total_length == sum(lengths)
+    assert assembly.n50 == n50(lengths)
+    assert (assembly.longest_contig, assembly.shortest_contig) == (max(lengths), min(lengths))
+    megahit_said = parse_megahit_log(work.logs_dir / "megahit.log")
+    assert (megahit_said.contig_count, megahit_said.total_length, megahit_said.n50) == (
+        assembly.contig_count,
+        assembly.total_length,
+        assembly.n50,
+    )
+    # the synthetic community is three genomes of 126 kb in all: the assembly recovers most of it
+    assert 100_000 < assembly.total_length < 140_000
+
+    # genes: protein count equals the FASTA's records, and the GFF's CDS lines
+    proteins = fasta_records(results / "genes/proteins.faa")
+    assert outputs.results.predicted_proteins == proteins > 50
+    cds = sum(1 for line in (results / "genes/genes.gff").read_text().splitlines() if "\tCDS\t" in line)
+    assert cds == proteins
+
+    # QC: fastp's numbers, and the reads the mirror simulated (12,000 pairs for ERR9000001)
+    qc = outputs.quality_control
+    assert qc.before_filtering.total_reads == 24_000
+    assert qc.before_filtering.total_bases == 24_000 * 150
+    assert qc.after_filtering.total_reads == qc.passed_filter_reads <= 24_000
+    trimmed = [row for row in outputs.results.sequence_stats if "trimmed" in row.file]
+    assert sum(row.num_seqs for row in trimmed) == qc.after_filtering.total_reads
+
+    # profile hits: hmmsearch's table, counted here; every bundled profile is reported
+    hits_here: dict[str, set[str]] = {}
+    for line in (results / "hmm/hits.tbl").read_text().splitlines():
+        if line and not line.startswith("#"):
+            fields = line.split()
+            hits_here.setdefault(fields[2], set()).add(fields[0])
+    reported = {hit.profile: hit.proteins_hit for hit in outputs.results.profile_hits}
+    assert set(reported) == {"EMGSYN001", "EMGSYN002", "EMGSYN003"}
+    assert all(reported[p] == len(hits_here.get(p, ())) for p in reported)
+
+    # downloads: size and checksums recomputed here
+    assert {d.relative_path for d in outputs.downloads} >= {
+        "qc/fastp.json",
+        "assembly/contigs.fasta",
+        "genes/proteins.faa",
+        "stats/seqkit_stats.tsv",
+    }
+    for download in outputs.downloads:
+        data = (results / download.relative_path).read_bytes()
+        assert download.size_bytes == len(data)
+        assert download.md5 == hashlib.md5(data).hexdigest()
+        assert download.sha256 == hashlib.sha256(data).hexdigest()
+        assert download.alias.startswith("MGYA00000101_")
+
+
+def test_provenance_has_versions_from_the_tools_parameters_hash_and_inputs(completed_run, synthetic_study) -> None:
+    pipeline, work, _, _ = completed_run
+    provenance = pipeline.parse_outputs(work).provenance
+    assert (provenance.pipeline_name, provenance.pipeline_version) == ("raw-reads", "1.0.0")
+    assert provenance.parameters == RawReadsParameters().model_dump(mode="json")
+    assert provenance.parameters_hash == RawReadsParameters().sha256()
+
+    def reported(*command: str) -> str:
+        result = subprocess.run(command, capture_output=True, text=True)
+        return result.stdout + result.stderr
+
+    assert provenance.tool_versions["fastp"] in reported("fastp", "--version")
+    assert provenance.tool_versions["megahit"] in reported("megahit", "--version")
+    assert provenance.tool_versions["prodigal"] in reported("prodigal", "-v")
+    assert provenance.tool_versions["seqkit"] in reported("seqkit", "version")
+    assert re.match(r"^\d+\.\d+", provenance.tool_versions["hmmsearch"])
+    assert provenance.tool_versions["hmmsearch"] in reported("hmmsearch", "-h")
+    for path in synthetic_study["ERR9000001"]:
+        assert provenance.input_checksums[path.name] == hashlib.md5(path.read_bytes()).hexdigest()
+    assert provenance.work_dir == str(work.root)
+
+
+def test_every_step_ran_as_its_own_slurm_job(completed_run, slurm_client) -> None:
+    pipeline, work, handle, progress = completed_run
+    assert progress.steps_done == progress.steps_total == len(pipeline.steps) + 1  # + the target rule "all"
+    steps = {step.step: step for step in progress.steps}
+    assert set(steps) == set(pipeline.steps)
+    job_ids = [step.slurm_job_id for step in steps.values()]
+    assert all(job_ids) and len(set(job_ids)) == len(job_ids)
+    assert handle.head_job_id not in job_ids
+    # Slurm's accounting agrees: every step's job and the head job completed
+    states = slurm_client.states([handle.head_job_id, *job_ids])
+    assert {state_name(job.state) for job in states.values()} == {"COMPLETED"}
+    provenance_jobs = {job.step: job.job_id for job in pipeline.parse_outputs(work).provenance.slurm_jobs}
+    assert {step: provenance_jobs[step] for step in steps} == {s: r.slurm_job_id for s, r in steps.items()}
+    # each step's measured run time is known (Snakemake benchmark files)
+    assert all(step.duration_seconds is not None for step in steps.values())
+
+
+def test_nothing_is_written_outside_the_work_area(completed_run) -> None:
+    _, work, handle, _ = completed_run
+    assert handle.head_log.parent == work.logs_dir
+    slurm_logs = list((work.logs_dir / "slurm").rglob("*.log"))
+    assert {p.parent.parent.name for p in slurm_logs} >= {"rule_fastp", "rule_megahit", "rule_prodigal"}
+    assert (work.root / ".snakemake").is_dir()
+    for path in work.root.rglob("*"):
+        assert path.resolve().is_relative_to(work.root) or path.is_symlink()
+
+
+def test_relaunch_of_a_finished_run_does_nothing(completed_run, launcher) -> None:
+    pipeline, work, handle, _ = completed_run
+    record = work.read_json("pipeline/launch.json")
+    again = launcher.launch(pipeline, inputs=RunInputs(fastq=record["inputs"]), work_area=work)
+    assert again.attempt == handle.attempt + 1
+    progress = launcher.wait(again, TIMEOUT)
+    assert progress.state == PipelineState.COMPLETED
+    assert progress.steps == []
+    assert read_snakemake_log(again.head_log).nothing_to_do
+
+
+@pytest.fixture(scope="module")
+def failed_run(launcher, synthetic_study, tmp_path_factory, tools_installed_module):
+    """ERR9000002 with a translation table prodigal rejects: fastp and megahit succeed, prodigal fails."""
+    reads = synthetic_study["ERR9000002"]
+    pipeline = get_pipeline("raw-reads", "1.0.0")
+    work = WorkArea.for_analysis("MGYA00000102", work_root=tmp_path_factory.mktemp("work"), keep=True)
+    handle = launcher.launch(
+        pipeline, inputs=RunInputs(fastq=reads), params=RawReadsParameters(translation_table=99), work_area=work
+    )
+    progress = launcher.wait(handle, TIMEOUT)
+    return pipeline, work, reads, handle, progress
+
+
+def test_a_failing_tool_is_reported_with_its_step_and_log_tail(failed_run, slurm_client) -> None:
+    _, _, _, handle, progress = failed_run
+    assert progress.state == PipelineState.FAILED
+    assert progress.failed_step == "prodigal"
+    assert "Invalid translation table specified." in progress.log_tail  # prodigal's own message
+    assert "prodigal" in progress.error_message
+    prodigal = next(step for step in progress.steps if step.step == "prodigal")
+    assert state_name(slurm_client.states([prodigal.slurm_job_id])[prodigal.slurm_job_id].state) == "FAILED"
+    assert {s.step for s in progress.steps if s.state == "COMPLETED"} >= {"fastp", "megahit"}
+    assert state_name(slurm_client.states([handle.head_job_id])[handle.head_job_id].state) == "FAILED"
+
+
+def test_rerun_redoes_only_the_failed_and_later_steps(failed_run, launcher, slurm_client) -> None:
+    pipeline, work, reads, first, _ = failed_run
+    upstream_files = [
+        work.results_dir / p
+        for p in ("qc/fastp.json", "assembly/contigs.fasta", "hmm/profiles.hmm", "versions/tool_versions.txt")
+    ]
+    before = {p: p.stat().st_mtime_ns for p in upstream_files}
+    first_run = read_snakemake_log(first.head_log)
+
+    handle = launcher.launch(pipeline, inputs=RunInputs(fastq=reads), params=RawReadsParameters(), work_area=work)
+    assert handle.attempt == 2
+    progress = launcher.wait(handle, TIMEOUT)
+    assert progress.state == PipelineState.COMPLETED, progress.log_tail
+
+    # Snakemake's record of each launch: the rerun ran prodigal and what depends on it, nothing upstream
+    rerun = read_snakemake_log(handle.head_log)
+    assert set(rerun.started_rules) - {"all"} == {"prodigal", "hmmsearch", "seqkit_stats"}
+    assert UPSTREAM_OF_PRODIGAL <= set(first_run.started_rules)
+    assert {p: p.stat().st_mtime_ns for p in upstream_files} == before
+    # Slurm's record: the rerun's jobs are new and completed; the first launch's prodigal job failed
+    rerun_ids = [job.slurm_job_id for job in rerun.jobs.values() if job.slurm_job_id]
+    first_ids = {job.slurm_job_id for job in first_run.jobs.values() if job.slurm_job_id}
+    assert len(rerun_ids) == 3 and not set(rerun_ids) & first_ids
+    assert {state_name(j.state) for j in slurm_client.states(rerun_ids).values()} == {"COMPLETED"}
+    # the result is complete, and its provenance carries the parameters that made it
+    outputs = pipeline.parse_outputs(work)
+    assert outputs.results.predicted_proteins == fasta_records(work.results_dir / "genes/proteins.faa")
+    assert outputs.provenance.parameters["translation_table"] == 11
+    jobs = {job.step: job for job in outputs.provenance.slurm_jobs}
+    assert jobs["prodigal"].job_id in rerun_ids and jobs["fastp"].job_id in first_ids
