@@ -1,0 +1,221 @@
+"""The backend that runs Slurm's commands: sbatch, squeue, sacct and scancel."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from workflows.slurm.errors import SlurmError, SlurmUnavailableError, clean_message, submission_error
+from workflows.slurm.models import ArraySpec, JobSpec, SlurmJob
+from workflows.slurm.parsing import (
+    expand_array_id,
+    parse_duration,
+    parse_exit_code,
+    parse_size,
+    parse_time,
+)
+from workflows.slurm.script import batch_script
+from workflows.slurm.states import JobState
+
+logger = logging.getLogger(__name__)
+
+SQUEUE_FORMAT = "%i|%T|%r|%V|%S|%e|%M|%j"
+SACCT_FIELDS = "JobID,State,ExitCode,Reason,ElapsedRaw,MaxRSS,Submit,Start,End,JobName"
+_IGNORED_CANCEL_ERRORS = ("already completing or completed", "invalid job id")
+
+
+class CliBackend:
+    """Talks to Slurm through its commands; one subprocess per call, the script on sbatch's stdin.
+
+    :param slurm_conf: ``SLURM_CONF`` for the commands; ``None`` = the environment's or /etc/slurm.
+    :param command_timeout: seconds before a command is abandoned (SlurmUnavailableError).
+    """
+
+    def __init__(self, slurm_conf: Path | None = None, command_timeout: float = 60.0) -> None:
+        self.command_timeout = command_timeout
+        self._env = {**os.environ, "SLURM_CONF": str(slurm_conf)} if slurm_conf else None
+
+    # --- submit --------------------------------------------------------------------------------
+    def submit(self, spec: JobSpec, array: ArraySpec | None = None) -> str:
+        """Run ``sbatch --parsable`` with the script on stdin; return the job id."""
+        command = sbatch_command(spec, array)
+        result = self._run(command, stdin=batch_script(spec), unavailable_is_error=False)
+        if result.returncode != 0:
+            raise submission_error(result.stderr or result.stdout, command)
+        # --parsable prints "<id>" or "<id>;<cluster>".
+        return result.stdout.strip().split(";", 1)[0]
+
+    # --- query ---------------------------------------------------------------------------------
+    def query(self, job_ids: Sequence[str]) -> dict[str, SlurmJob]:
+        """One squeue and one sacct call; squeue is fresher, sacct final once it has the job."""
+        ids = ",".join(dict.fromkeys(str(job_id) for job_id in job_ids))
+        if not ids:
+            return {}
+        live = self._squeue(ids)
+        accounted = self._sacct(ids)
+        merged: dict[str, SlurmJob] = {}
+        for job_id in {**accounted, **live}:
+            current, final = live.get(job_id), accounted.get(job_id)
+            if final is not None and (current is None or current.state.is_terminal) and final.state.is_terminal:
+                merged[job_id] = final if final.reason or current is None else replace(final, reason=current.reason)
+            elif current is not None:
+                merged[job_id] = _with_accounting(current, final)
+            else:
+                merged[job_id] = final
+        # An array's own id is shown beside its tasks while they are being created: keep the tasks.
+        arrays = {job_id.split("_", 1)[0] for job_id in merged if "_" in job_id}
+        return {job_id: job for job_id, job in merged.items() if job_id not in arrays}
+
+    def _squeue(self, ids: str) -> dict[str, SlurmJob]:
+        command = ["squeue", "--noheader", "--array", "--states=all", f"--jobs={ids}", f"--format={SQUEUE_FORMAT}"]
+        result = self._run(command)
+        if result.returncode != 0:
+            message = clean_message(result.stderr)
+            if "invalid job id" in message.lower():
+                return {}  # every id has left the controller's memory (MinJobAge): sacct knows them
+            raise SlurmError(message, command=command)
+        jobs: dict[str, SlurmJob] = {}
+        for line in result.stdout.splitlines():
+            fields = line.split("|", 7)
+            if len(fields) != 8:
+                continue
+            job_id, raw_state, reason, submit, start, end, used, name = fields
+            state = JobState.from_slurm(raw_state)
+            for expanded in expand_array_id(job_id):
+                jobs[expanded] = SlurmJob(
+                    job_id=expanded,
+                    name=name,
+                    state=state,
+                    raw_state=raw_state,
+                    reason=None if reason in ("None", "") else reason,
+                    elapsed_seconds=parse_duration(used),
+                    submit_time=parse_time(submit),
+                    start_time=parse_time(start),
+                    end_time=parse_time(end) if state.is_terminal else None,
+                )
+        return jobs
+
+    def _sacct(self, ids: str) -> dict[str, SlurmJob]:
+        command = ["sacct", "--noheader", "--parsable2", f"--jobs={ids}", f"--format={SACCT_FIELDS}"]
+        result = self._run(command, unavailable_is_error=False)
+        if result.returncode != 0:
+            # Accounting down must not stop callers that only need live states.
+            logger.warning("sacct failed: %s", clean_message(result.stderr))
+            return {}
+        jobs: dict[str, SlurmJob] = {}
+        peak_rss: dict[str, int] = {}
+        for line in result.stdout.splitlines():
+            fields = line.split("|", 9)
+            if len(fields) != 10:
+                continue
+            job_id, raw_state, exit_text, reason, elapsed, max_rss, submit, start, end, name = fields
+            if "." in job_id:  # a step (batch, extern, 0...): only its memory matters here
+                rss = parse_size(max_rss)
+                parent = job_id.split(".", 1)[0]
+                if rss is not None:
+                    peak_rss[parent] = max(rss, peak_rss.get(parent, 0))
+                continue
+            exit_code, signal = parse_exit_code(exit_text)
+            state = JobState.from_slurm(raw_state)
+            for expanded in expand_array_id(job_id):
+                jobs[expanded] = SlurmJob(
+                    job_id=expanded,
+                    name=name,
+                    state=state,
+                    raw_state=raw_state,
+                    exit_code=exit_code if state.is_terminal else None,
+                    signal=signal if state.is_terminal else None,
+                    reason=None if reason in ("None", "") else reason,
+                    elapsed_seconds=int(elapsed) if elapsed.isdigit() else None,
+                    submit_time=parse_time(submit),
+                    start_time=parse_time(start),
+                    end_time=parse_time(end),
+                    accounted=state.is_terminal,
+                )
+        for job_id, rss in peak_rss.items():
+            if job_id in jobs:
+                jobs[job_id] = replace(jobs[job_id], max_rss_bytes=rss)
+        return jobs
+
+    # --- cancel --------------------------------------------------------------------------------
+    def cancel(self, job_ids: Sequence[str]) -> None:
+        """``scancel`` all of them in one call."""
+        if not job_ids:
+            return
+        command = ["scancel", *dict.fromkeys(str(job_id) for job_id in job_ids)]
+        result = self._run(command)
+        if result.returncode != 0:
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            real = [line for line in lines if not any(skip in line.lower() for skip in _IGNORED_CANCEL_ERRORS)]
+            if real:
+                raise SlurmError(clean_message("\n".join(real)), command=command)
+
+    # --- plumbing ------------------------------------------------------------------------------
+    def _run(
+        self, command: list[str], stdin: str | None = None, unavailable_is_error: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        try:
+            result = subprocess.run(
+                command,
+                input=stdin,
+                capture_output=True,
+                text=True,
+                env=self._env,
+                timeout=self.command_timeout,
+                check=False,
+            )
+        except FileNotFoundError as error:
+            raise SlurmUnavailableError(f"{command[0]} is not installed: {error}", command=command) from None
+        except subprocess.TimeoutExpired:
+            raise SlurmUnavailableError(
+                f"{command[0]} did not answer within {self.command_timeout:g}s", command=command
+            ) from None
+        if unavailable_is_error and result.returncode != 0:
+            lowered = result.stderr.lower()
+            if "unable to contact slurm controller" in lowered or "socket timed out" in lowered:
+                raise SlurmUnavailableError(clean_message(result.stderr), command=command)
+        return result
+
+
+def sbatch_command(spec: JobSpec, array: ArraySpec | None = None) -> list[str]:
+    """The sbatch command line for a fully resolved spec (the script itself goes on stdin).
+
+    :param spec: the job, defaults already applied.
+    :param array: the array's indices, for a job array.
+    """
+    command = ["sbatch", "--parsable", f"--job-name={spec.name}"]
+    if spec.partition:
+        command.append(f"--partition={spec.partition}")
+    if spec.account:
+        command.append(f"--account={spec.account}")
+    if spec.cpus:
+        command.append(f"--cpus-per-task={spec.cpus}")
+    if spec.memory_mb:
+        command.append(f"--mem={spec.memory_mb}M")
+    if spec.time_limit_minutes:
+        command.append(f"--time={spec.time_limit_minutes}")
+    if spec.working_directory:
+        command.append(f"--chdir={spec.working_directory}")
+    if spec.stdout:
+        command.append(f"--output={spec.stdout}")
+    if spec.stderr:
+        command.append(f"--error={spec.stderr}")
+    if spec.dependencies:
+        command.append(f"--dependency={spec.dependency_type}:" + ":".join(str(job) for job in spec.dependencies))
+        if spec.kill_on_invalid_dependency:
+            command.append("--kill-on-invalid-dep=yes")
+    if array is not None:
+        command.append(f"--array={array.expression()}")
+    command.extend(spec.extra_args)
+    return command
+
+
+def _with_accounting(live: SlurmJob, accounted: SlurmJob | None) -> SlurmJob:
+    """A live (squeue) record with what accounting adds (peak memory so far)."""
+    if accounted is None or accounted.max_rss_bytes is None:
+        return live
+    return replace(live, max_rss_bytes=accounted.max_rss_bytes)
