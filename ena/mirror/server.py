@@ -76,6 +76,7 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
     # Helpers -------------------------------------------------------------------------------------
 
     def _send(self, status: int, body: bytes = b"", content_type: str = "application/json", headers=None) -> None:
+        self._record.status = status  # before answering, so a client reading the log sees it
         self.send_response(status)
         if status != HTTPStatus.NO_CONTENT:
             self.send_header("Content-Type", content_type)
@@ -85,7 +86,6 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if body and self.command != "HEAD" and status != HTTPStatus.NO_CONTENT:
             self.wfile.write(body)
-        self._record.status = status
 
     def _send_json(self, status: int, payload: Any, headers=None) -> None:
         self._send(status, json.dumps(payload).encode(), headers=headers)
@@ -288,13 +288,13 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             status = 206
             headers["Content-Range"] = f"bytes {start}-{size - 1}/{size}"
         length = size - start
+        self._record.status = status
         self.send_response(status)
         self.send_header("Content-Type", "application/gzip")
         self.send_header("Content-Length", str(length))
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self._record.status = status
         if self.command == "HEAD":
             return
         limit = length if rule is None or rule.kind != "truncate_download" else int(length * rule.fraction)
