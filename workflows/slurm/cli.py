@@ -108,6 +108,7 @@ class CliBackend:
             return {}
         jobs: dict[str, SlurmJob] = {}
         peak_rss: dict[str, int] = {}
+        batch_signal: dict[str, int] = {}
         for line in result.stdout.splitlines():
             fields = line.split("|", 9)
             if len(fields) != 10:
@@ -118,6 +119,11 @@ class CliBackend:
                 parent = job_id.split(".", 1)[0]
                 if rss is not None:
                     peak_rss[parent] = max(rss, peak_rss.get(parent, 0))
+                if job_id.endswith(".batch"):
+                    # A cancelled or timed-out job's own line says 0:0; its batch step has the signal.
+                    signal = parse_exit_code(exit_text)[1]
+                    if signal:
+                        batch_signal[parent] = signal
                 continue
             exit_code, signal = parse_exit_code(exit_text)
             state = JobState.from_slurm(raw_state)
@@ -139,6 +145,9 @@ class CliBackend:
         for job_id, rss in peak_rss.items():
             if job_id in jobs:
                 jobs[job_id] = replace(jobs[job_id], max_rss_bytes=rss)
+        for job_id, signal in batch_signal.items():
+            if job_id in jobs and jobs[job_id].state.is_terminal and not jobs[job_id].signal:
+                jobs[job_id] = replace(jobs[job_id], signal=signal)
         return jobs
 
     # --- cancel --------------------------------------------------------------------------------

@@ -1,0 +1,115 @@
+"""The pure parts of the Slurm client: state folding, Slurm's text formats, scripts. No cluster needed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from workflows.slurm import ArraySpec, JobSpec, JobState
+from workflows.slurm.cli import sbatch_command
+from workflows.slurm.errors import (
+    InvalidPartitionError,
+    ResourceRequestError,
+    SlurmSubmissionError,
+    SlurmUnavailableError,
+    submission_error,
+)
+from workflows.slurm.parsing import expand_array_id, parse_duration, parse_exit_code, parse_size, parse_time
+from workflows.slurm.script import batch_script
+
+
+@pytest.mark.parametrize(
+    ("raw", "state"),
+    [
+        ("PENDING", JobState.PENDING),
+        ("CG", JobState.RUNNING),
+        ("CANCELLED by 0", JobState.CANCELLED),
+        ("OUT_OF_MEMORY", JobState.OUT_OF_MEMORY),
+        ("OUT_OF_ME+", JobState.OUT_OF_MEMORY),
+        ("TIMEOUT", JobState.TIMEOUT),
+        ("NODE_FAIL", JobState.NODE_FAIL),
+        ("REQUEUED", JobState.PENDING),
+        ("WHATEVER", JobState.UNKNOWN),
+    ],
+)
+def test_states_fold_into_one_enum(raw: str, state: JobState) -> None:
+    assert JobState.from_slurm(raw) is state
+
+
+def test_terminal_and_success() -> None:
+    assert JobState.COMPLETED.is_terminal and JobState.COMPLETED.is_success
+    assert JobState.TIMEOUT.is_terminal and not JobState.TIMEOUT.is_success
+    assert not JobState.RUNNING.is_terminal and not JobState.UNKNOWN.is_terminal
+    assert JobState.OUT_OF_MEMORY == "out_of_memory"
+
+
+def test_formats() -> None:
+    assert parse_duration("1-02:03:04") == 93784
+    assert parse_duration("3:05") == 185
+    assert parse_duration("Unknown") is None
+    assert parse_size("63900K") == 63900 * 1024
+    assert parse_size("1.5G") == int(1.5 * 1024**3)
+    assert parse_size("") is None
+    assert parse_exit_code("3:0") == (3, 0)
+    assert parse_exit_code("0:15") == (0, 15)
+    assert parse_time("2026-11-25T06:53:01") == datetime(2026, 11, 25, 6, 53, 1)
+    assert parse_time("N/A") is None
+
+
+def test_pending_array_ranges_expand() -> None:
+    assert expand_array_id("12_[0-2,5,8-12:2%4]") == ["12_0", "12_1", "12_2", "12_5", "12_8", "12_10", "12_12"]
+    assert expand_array_id("12_3") == ["12_3"]
+
+
+def test_array_expressions() -> None:
+    assert ArraySpec(indices=range(500)).expression() == "0-499"
+    assert ArraySpec(indices=range(1, 10, 3), max_parallel=2).expression() == "1-7:3%2"
+    assert ArraySpec(indices="1,3,5").expression() == "1,3,5"
+
+
+def test_environment_goes_after_sbatch_header() -> None:
+    script = "#!/bin/bash\n#SBATCH --comment=x\n\necho $A\n"
+    text = batch_script(JobSpec(name="n", script=script, environment={"A": "it's"}))
+    assert text == "#!/bin/bash\n#SBATCH --comment=x\n\nexport A='it'\"'\"'s'\necho $A\n"
+    with pytest.raises(ValueError):
+        batch_script(JobSpec(name="n", command="true", environment={"BAD-NAME": "x"}))
+
+
+def test_job_spec_needs_command_or_script() -> None:
+    with pytest.raises(ValueError):
+        JobSpec(name="n")
+    with pytest.raises(ValueError):
+        JobSpec(name="n", command="true", script="#!/bin/sh\ntrue\n")
+
+
+def test_sbatch_command_line() -> None:
+    spec = JobSpec(name="n", command="true", partition="p", cpus=2, memory_mb=100, time_limit_minutes=5)
+    spec.dependencies = ["1", "2"]
+    assert sbatch_command(spec) == [
+        "sbatch",
+        "--parsable",
+        "--job-name=n",
+        "--partition=p",
+        "--cpus-per-task=2",
+        "--mem=100M",
+        "--time=5",
+        "--dependency=afterok:1:2",
+        "--kill-on-invalid-dep=yes",
+    ]
+
+
+def test_sbatch_messages_become_typed_errors() -> None:
+    error = submission_error("sbatch: error: Batch job submission failed: Invalid partition name specified\n")
+    assert isinstance(error, InvalidPartitionError)
+    assert error.message == "Batch job submission failed: Invalid partition name specified"
+    error = submission_error(
+        "sbatch: error: Memory specification can not be satisfied\n"
+        "sbatch: error: Batch job submission failed: Requested node configuration is not available\n"
+    )
+    assert isinstance(error, ResourceRequestError)
+    assert isinstance(submission_error("sbatch: error: something new"), SlurmSubmissionError)
+    assert isinstance(
+        submission_error("sbatch: error: Batch job submission failed: Unable to contact slurm controller"),
+        SlurmUnavailableError,
+    )
