@@ -173,6 +173,7 @@ def run_level(base_url: str, token: str, pipeline: str, claimers: int, batch: in
         "in_window": sum(row[6] for row in rows),
         # Fixed window: items whose claim completed within the budget, over the budget (or over the
         # time to exhaustion), so the tail latency of the last in-flight request is not counted.
+        "window": min(elapsed, seconds),
         "claims_per_s": sum(row[6] for row in rows) / min(elapsed, seconds),
         "p50_ms": statistics.median(latencies) * 1000 if latencies else 0.0,
         "p95_ms": latencies[int(len(latencies) * 0.95) - 1] * 1000 if latencies else 0.0,
@@ -184,8 +185,7 @@ def summarise(rows: list[dict]) -> dict:
     median = sorted(rows, key=lambda row: row["claims_per_s"])[len(rows) // 2]
     return {
         **median,
-        "claims_per_s": sum(row["in_window"] for row in rows)
-        / sum(row["in_window"] / row["claims_per_s"] for row in rows),
+        "claims_per_s": sum(row["in_window"] for row in rows) / sum(row["window"] for row in rows),
         "requests": sum(row["requests"] for row in rows),
         "failed": sum(row["failed"] for row in rows),
         "claimed": sum(row["claimed"] for row in rows),
