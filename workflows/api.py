@@ -250,6 +250,7 @@ def claim(request: HttpRequest, name: str, version: str, payload: ClaimIn):
             limit=payload.limit,
             lease_seconds=payload.lease_seconds,
             actor=token_actor(token, payload.holder),
+            among=payload.item_ids,
         )
     return {"items": items}
 

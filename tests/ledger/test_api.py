@@ -79,6 +79,12 @@ def test_claim_heartbeat_state_messages_and_detail(api, pipeline_token):
     assert detail["events"][3]["actor"] == "token:raw-reads-wrapper/w1"
 
 
+def test_scoped_claim(api, pipeline_token):
+    ids = [api.post(f"{P}/items", {"input": {"run": f"ERR{n}"}}, pipeline_token).json()["id"] for n in range(3)]
+    response = api.post(f"{P}/claim", {"holder": "w", "limit": 5, "item_ids": [ids[2]]}, pipeline_token)
+    assert [item["id"] for item in response.json()["items"]] == [ids[2]]
+
+
 def test_illegal_transition_is_409_naming_both_states(api, pipeline_token):
     api.post(f"{P}/items", {"input": {"run": "ERR1"}}, pipeline_token)
     item = claim_one(api, pipeline_token)

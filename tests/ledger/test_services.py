@@ -67,6 +67,14 @@ def test_claim_takes_oldest_first_with_leases_and_events(pipeline):
     assert WorkEvent.objects.filter(to_state=WorkState.CLAIMED).count() == 5
 
 
+def test_claim_among_given_items_only(pipeline):
+    a, b, c = (register(pipeline, f"ERR{n}")[0].item for n in range(3))
+    assert services.claim(pipeline=pipeline, holder="w", limit=5, among=[]) == []
+    assert [i.pk for i in services.claim(pipeline=pipeline, holder="w", limit=5, among=[c.pk, b.pk])] == [b.pk, c.pk]
+    assert services.claim(pipeline=pipeline, holder="w2", among=[b.pk]) == []  # already claimed
+    assert [i.pk for i in services.claim(pipeline=pipeline, holder="w2")] == [a.pk]
+
+
 def test_claim_only_takes_its_own_pipeline(pipeline, other_pipeline):
     register(pipeline, "ERR1")
     assert services.claim(pipeline=other_pipeline, holder="w", limit=5) == []

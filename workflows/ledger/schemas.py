@@ -205,6 +205,9 @@ class ClaimIn(Schema):
     holder: str = Field(min_length=1, max_length=255, description="Who does the work; needed for later updates")
     limit: int = Field(1, ge=1, le=MAX_CLAIM_BATCH)
     lease_seconds: int | None = Field(None, ge=1, description="Default: the pipeline's lease_seconds")
+    item_ids: list[int] | None = Field(
+        None, max_length=MAX_CLAIM_BATCH * 10, description="Only among these items (e.g. the ones you registered)"
+    )
 
 
 class ClaimOut(Schema):

@@ -288,7 +288,7 @@ def register_work(
 _CLAIM_SQL = """
 WITH picked AS (
     SELECT id FROM workflows_workitem
-    WHERE pipeline_id = %(pipeline_id)s AND state = 'pending'
+    WHERE pipeline_id = %(pipeline_id)s AND state = 'pending' {among_filter}
     ORDER BY created_at, id
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -316,6 +316,7 @@ def claim(
     limit: int = 1,
     lease_seconds: int | None = None,
     actor: str | None = None,
+    among: Sequence[int] | None = None,
     reap: bool = True,
 ) -> list[WorkItem]:
     """Claim up to ``limit`` pending items of ``pipeline``, oldest first, each with a lease for ``holder``.
@@ -329,6 +330,7 @@ def claim(
     :param limit: at most this many items (1..``MAX_CLAIM_BATCH``)
     :param lease_seconds: lease length; default the pipeline's ``lease_seconds``
     :param actor: recorded on the events; default ``holder``
+    :param among: only these item ids (a flow claiming the items it registered, one by one)
     :returns: the claimed items (state ``claimed``), possibly fewer than ``limit`` or none
     """
     if not holder:
@@ -343,8 +345,10 @@ def claim(
         "holder": holder,
         "lease_seconds": float(lease_seconds or pipeline.lease_seconds),
         "actor": actor or holder,
+        "among": [int(item_id) for item_id in among] if among is not None else None,
     }
-    items = list(WorkItem.objects.raw(_CLAIM_SQL, params))
+    sql = _CLAIM_SQL.format(among_filter="AND id = ANY(%(among)s)" if among is not None else "")
+    items = list(WorkItem.objects.raw(sql, params))
     for item in items:
         item.pipeline = pipeline
     return items
