@@ -36,7 +36,7 @@ class SlurmClient:
         :param spec: the job.
         :raises SlurmSubmissionError: Slurm refused it (a subclass says why; the message is Slurm's).
         """
-        return self.backend.submit(self._resolve(spec))
+        return self.backend.submit(self.resolve(spec))
 
     def submit_array(self, spec: JobSpec, indices: str | range | ArraySpec, max_parallel: int | None = None) -> str:
         """Submit a job array (one sbatch); each task sees ``SLURM_ARRAY_TASK_ID``. Return the array id;
@@ -47,7 +47,7 @@ class SlurmClient:
         :param max_parallel: at most this many tasks at once.
         """
         array = indices if isinstance(indices, ArraySpec) else ArraySpec(indices=indices, max_parallel=max_parallel)
-        return self.backend.submit(self._resolve(spec), array)
+        return self.backend.submit(self.resolve(spec), array)
 
     def states(self, job_ids: Iterable[str]) -> dict[str, SlurmJob]:
         """The current state of many jobs in one round trip (one squeue and one sacct call).
@@ -119,7 +119,7 @@ class SlurmClient:
             time.sleep(sleep)
             interval = min(interval * backoff, max_poll)
 
-    def _resolve(self, spec: JobSpec) -> JobSpec:
+    def resolve(self, spec: JobSpec) -> JobSpec:
         """The spec with the client's defaults filled in."""
         defaults = self.defaults
         return replace(
