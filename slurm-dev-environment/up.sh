@@ -43,7 +43,7 @@ render() { # template -> stdout, replacing @NAME@ with the shell variable NAME
   local template=$1 text name
   text=$(<"$template")
   for name in HOSTNAME CLUSTER_NAME PARTITION_NAME MUNGE_SOCKET JWT_KEY SPOOL_DIR RUN_DIR LOG_DIR CPUS \
-    REAL_MEMORY DB_USER DB_PASS DB_NAME; do
+    REAL_MEMORY DB_USER DB_PASS DB_NAME FIRST_JOB_ID; do
     text=${text//@$name@/${!name}}
   done
   printf '%s\n' "$text"
@@ -62,6 +62,19 @@ write_if_changed() {
   return 0
 }
 
+# Job ids continue after those accounting already knows, so that a reset controller state
+# (.local/slurm deleted, the machine's MariaDB kept) never reuses an id sacct has for an older job.
+first_job_id() {
+  local file="$ETC_DIR/first_job_id" highest
+  if [ -s "$file" ] && [ -n "$(ls -A "$SPOOL_DIR/ctld" 2>/dev/null)" ]; then
+    cat "$file"
+    return
+  fi
+  highest=$(mariadb --user=root -N -e "SELECT COALESCE(MAX(id_job), 0) FROM $DB_NAME.${CLUSTER_NAME}_job_table" \
+    2>/dev/null) || highest=0
+  echo $((${highest:-0} + 1)) | tee "$file"
+}
+
 write_configs() {
   HOSTNAME=$(hostname -s)
   CPUS=$(nproc)
@@ -77,6 +90,8 @@ write_configs() {
     (umask 077 && dd if=/dev/urandom of="$JWT_KEY" bs=32 count=1 status=none)
   fi
   chmod 0600 "$JWT_KEY"
+
+  FIRST_JOB_ID=$(first_job_id)
 
   CONFIG_CHANGED=""
   write_if_changed "$SLURM_ENV_DIR/slurm.conf.template" "$SLURM_CONF" 0644 && CONFIG_CHANGED=1
@@ -245,6 +260,7 @@ all_core_daemons_alive() {
 
 # --- main -----------------------------------------------------------------------------------
 install_missing_packages
+start_mariadb
 write_configs
 
 if [ -n "$CONFIG_CHANGED" ] && all_core_daemons_alive; then
@@ -261,7 +277,6 @@ if all_core_daemons_alive && controller_answers && node_usable; then
 fi
 
 start_munged
-start_mariadb
 create_accounting_database
 start_slurmdbd
 register_cluster

@@ -109,14 +109,17 @@ class CliBackend:
         jobs: dict[str, SlurmJob] = {}
         peak_rss: dict[str, int] = {}
         batch_signal: dict[str, int] = {}
+        superseded: set[str] = set()
         for line in result.stdout.splitlines():
             fields = line.split("|", 9)
             if len(fields) != 10:
                 continue
             job_id, raw_state, exit_text, reason, elapsed, max_rss, submit, start, end, name = fields
-            if "." in job_id:  # a step (batch, extern, 0...): only its memory matters here
-                rss = parse_size(max_rss)
+            if "." in job_id:  # a step (batch, extern, 0...): only its memory and signal matter here
                 parent = job_id.split(".", 1)[0]
+                if parent in superseded:
+                    continue
+                rss = parse_size(max_rss)
                 if rss is not None:
                     peak_rss[parent] = max(rss, peak_rss.get(parent, 0))
                 if job_id.endswith(".batch"):
@@ -127,6 +130,15 @@ class CliBackend:
                 continue
             exit_code, signal = parse_exit_code(exit_text)
             state = JobState.from_slurm(raw_state)
+            submitted = parse_time(submit)
+            # Accounting outlives a controller reset, so an id can name an older job too: keep the newest.
+            older = jobs.get(job_id)
+            if older is not None and older.submit_time and submitted and older.submit_time > submitted:
+                superseded.add(job_id)
+                continue
+            superseded.discard(job_id)
+            peak_rss.pop(job_id, None)
+            batch_signal.pop(job_id, None)
             for expanded in expand_array_id(job_id):
                 jobs[expanded] = SlurmJob(
                     job_id=expanded,
@@ -137,7 +149,7 @@ class CliBackend:
                     signal=signal if state.is_terminal else None,
                     reason=None if reason in ("None", "") else reason,
                     elapsed_seconds=int(elapsed) if elapsed.isdigit() else None,
-                    submit_time=parse_time(submit),
+                    submit_time=submitted,
                     start_time=parse_time(start),
                     end_time=parse_time(end),
                     accounted=state.is_terminal,
