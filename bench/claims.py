@@ -6,8 +6,9 @@ on a free loopback port against it, mints tokens, and then:
 1. registers 10,000 items with one bulk request and prints registrations/second (and again, to time
    the idempotent path where all of them already exist);
 2. for each concurrency level, registers fresh items for a pipeline of its own and lets that many
-   claimer *processes* (httpx, one connection each) claim batches until the items run out or the
-   time budget ends; prints claims/second, failed requests and latency, relative to 4 claimers;
+   concurrent claimers (httpx, one connection each: asyncio tasks, or ``--client processes``) claim
+   batches until the items run out or the time budget ends, in interleaved rounds; prints
+   claims/second, failed requests and latency, relative to 4 claimers;
 3. checks in the database that no item was claimed twice and none was lost.
 
 Usage::
@@ -19,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import asyncio
 import multiprocessing
 import os
 import socket
@@ -144,7 +146,64 @@ def claimer(base_url: str, token: str, pipeline: str, holder: str, batch: int, s
     results.put((holder, claimed, requests, failures, latencies, time.perf_counter(), in_window))
 
 
-def run_level(base_url: str, token: str, pipeline: str, claimers: int, batch: int, seconds: float) -> dict:
+async def async_claimer(
+    client: httpx.AsyncClient, pipeline: str, holder: str, batch: int, deadline: float
+) -> tuple[str, list[int], int, int, list[float], float, int]:
+    """The same loop as :func:`claimer`, as an asyncio task with its own client (one connection)."""
+    claimed, requests, failures, latencies, in_window = [], 0, 0, [], 0
+    path = f"/api/v2/work/pipelines/{pipeline}/{PIPELINE_VERSION}/claim"
+    while time.perf_counter() < deadline:
+        began = time.perf_counter()
+        try:
+            response = await client.post(path, json={"holder": holder, "limit": batch})
+        except httpx.HTTPError:
+            failures += 1
+            continue
+        finally:
+            requests += 1
+        latencies.append(time.perf_counter() - began)
+        if response.status_code != 200:
+            failures += 1
+            continue
+        items = response.json()["items"]
+        if not items:
+            break
+        claimed.extend(item["id"] for item in items)
+        if time.perf_counter() <= deadline:
+            in_window += len(items)
+    return holder, claimed, requests, failures, latencies, time.perf_counter(), in_window
+
+
+def run_level(
+    base_url: str, token: str, pipeline: str, claimers: int, batch: int, seconds: float, client_mode: str = "async"
+) -> dict:
+    if client_mode == "async":
+
+        async def all_claimers() -> tuple[float, list]:
+            # Clients are made before the clock starts: making one (its SSL context) costs
+            # milliseconds of CPU that would otherwise be charged to the levels with more claimers.
+            limits = httpx.Limits(max_connections=1)
+            headers = {"Authorization": f"Bearer {token}"}
+            clients = [
+                httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60, limits=limits)
+                for _ in range(claimers)
+            ]
+            try:
+                began = time.perf_counter()
+                deadline = began + seconds
+                rows = await asyncio.gather(
+                    *(
+                        async_claimer(client, pipeline, f"{pipeline}-c{n}", batch, deadline)
+                        for n, client in enumerate(clients)
+                    )
+                )
+            finally:
+                for client in clients:
+                    await client.aclose()
+            return began, rows
+
+        began, rows = asyncio.run(all_claimers())
+        return level_result(claimers, rows, began, seconds)
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(claimers + 1), ctx.Queue()
     processes = [
@@ -160,6 +219,10 @@ def run_level(base_url: str, token: str, pipeline: str, claimers: int, batch: in
     rows = [results.get(timeout=seconds + 120) for _ in processes]
     for process in processes:
         process.join(timeout=30)
+    return level_result(claimers, rows, began, seconds)
+
+
+def level_result(claimers: int, rows: list, began: float, seconds: float) -> dict:
     elapsed = max(row[5] for row in rows) - began
     ids = [item_id for row in rows for item_id in row[1]]
     latencies = sorted(latency for row in rows for latency in row[4])
@@ -198,17 +261,33 @@ def summarise(rows: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--seconds", type=float, default=5.0, help="time budget per level and round")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds over all levels (median reported)")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time budget per level and round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds over all levels (median reported)")
     parser.add_argument("--batch", type=int, default=10, help="items per claim request")
     parser.add_argument("--items-per-level", type=int, default=60_000)
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="claimer counts; must include 4")
+    parser.add_argument(
+        "--client",
+        choices=["async", "processes"],
+        default="async",
+        help="claimers as asyncio tasks in this process (each its own connection; least client overhead "
+        "on a small machine) or as one process each",
+    )
     args = parser.parse_args()
 
+    levels = tuple(int(level) for level in args.levels.split(","))
+    if 4 not in levels:
+        parser.error("--levels must include 4 (the reference)")
     base = os.environ.get("EMG_DATABASE__URL", "postgresql://postgres@127.0.0.1:5432/emg_ledger")
     url, maintenance_url, name = bench_database_url(base)
     env = {**os.environ, "EMG_DATABASE__URL": url, "EMG_DEBUG": "false", "DJANGO_SETTINGS_MODULE": "emgapiv2.settings"}
-    print(f"database {name}; gunicorn -w {args.workers}; {os.cpu_count()} CPUs; claim batch {args.batch}", flush=True)
+    print(
+        f"database {name}; gunicorn -w {args.workers}; {os.cpu_count()} CPUs; claim batch {args.batch}; "
+        f"claimers: {args.client}",
+        flush=True,
+    )
+    print(f"load average (1/5/15 min) at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     recreate_database(maintenance_url, name)
     manage(env, "migrate", "--skip-checks", "-v", "0")
     admin_token = manage(env, "create_ledger_token", "bench-admin", "--role", "admin").splitlines()[-1]
@@ -217,7 +296,7 @@ def main() -> None:
     base_url = f"http://127.0.0.1:{port}"
     try:
         with httpx.Client(base_url=base_url) as client:
-            pipelines = ["bench-register", *[f"bench-c{level}" for level in LEVELS]]
+            pipelines = ["bench-register", *[f"bench-c{level}" for level in levels]]
             tokens = {}
             for pipeline in pipelines:
                 post(client, "/api/v2/work/pipelines", {"name": pipeline, "version": PIPELINE_VERSION}, admin_token)
@@ -230,17 +309,19 @@ def main() -> None:
             print(f"  new:      {first:6.2f} s  {REGISTER_ITEMS / first:10,.0f} registrations/s")
             print(f"  existing: {again:6.2f} s  {REGISTER_ITEMS / again:10,.0f} registrations/s (idempotent, 200)")
 
-            for level in LEVELS:
+            for level in levels:
                 register(client, tokens[f"bench-c{level}"], f"bench-c{level}", args.items_per_level)
 
         # Levels are interleaved over several rounds and each level's median round is reported, so
         # noise from other work on the machine spreads over all levels instead of hitting one.
-        rounds: dict[int, list[dict]] = {level: [] for level in LEVELS}
+        rounds: dict[int, list[dict]] = {level: [] for level in levels}
         for round_number in range(args.rounds):
-            for level in LEVELS if round_number % 2 == 0 else reversed(LEVELS):
+            for level in levels if round_number % 2 == 0 else reversed(levels):
                 pipeline = f"bench-c{level}"
-                rounds[level].append(run_level(base_url, tokens[pipeline], pipeline, level, args.batch, args.seconds))
-        results = [summarise(rounds[level]) for level in LEVELS]
+                rounds[level].append(
+                    run_level(base_url, tokens[pipeline], pipeline, level, args.batch, args.seconds, args.client)
+                )
+        results = [summarise(rounds[level]) for level in levels]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -254,20 +335,23 @@ def main() -> None:
         drop_database(maintenance_url, name)
 
     reference = next(row["claims_per_s"] for row in results if row["claimers"] == 4)
+    reference_rates = next(row["all_rates"] for row in results if row["claimers"] == 4)
     print(
         f"\nclaims over HTTP ({args.rounds} rounds x {args.seconds:g} s per level, {args.batch} items per request; "
-        "claims/s over all rounds' windows, latencies of the median round)"
+        "claims/s over all rounds' windows, latencies of the median round;\n 'vs 4' = claims/s over the 4-claimer "
+        "figure; 'paired' = median over rounds of the ratio to the 4-claimer run of the same round)"
     )
     header = f"{'claimers':>8} {'requests':>9} {'failed':>7} {'claimed':>8} {'seconds':>8} {'claims/s':>9} "
-    header += f"{'p50 ms':>7} {'p95 ms':>7} {'vs 4':>6}"
+    header += f"{'p50 ms':>7} {'p95 ms':>7} {'vs 4':>6} {'paired':>6}"
     print(header)
     print("-" * len(header))
     for row in results:
         ratio = row["claims_per_s"] / reference
+        paired = statistics.median(rate / base for rate, base in zip(row["all_rates"], reference_rates, strict=True))
         cells = f"{row['claimers']:>8} {row['requests']:>9,} {row['failed']:>7} {row['claimed']:>8,} "
         cells += f"{row['seconds']:>8.2f} {row['claims_per_s']:>9,.0f} {row['p50_ms']:>7.1f} {row['p95_ms']:>7.1f}"
         rates = "/".join(f"{rate:,.0f}" for rate in row["all_rates"])
-        print(f"{cells} {ratio:>6.2f}   rounds: {rates}")
+        print(f"{cells} {ratio:>6.2f} {paired:>6.2f}   rounds: {rates}")
     total = sum(row["claimed"] for row in results)
     duplicates = sum(row["claimed"] - row["distinct"] for row in results)
     print(
@@ -281,6 +365,7 @@ def main() -> None:
         and all(row["failed"] == 0 for row in results if row["claimers"] >= 8)
         and all(row["claims_per_s"] >= reference for row in results if row["claimers"] >= 8)
     )
+    print(f"load average (1/5/15 min) at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(
         "verdict:",
         "PASS" if ok else "FAIL",
