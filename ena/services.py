@@ -39,7 +39,7 @@ from analyses.models import Study as PlatformStudy
 from emgapiv2.fields import SchemaJSONField
 from ena.models import Run, Sample, Study
 from ena.portal.client import ENAPortalClient
-from ena.portal.types import ENAStudyBundle
+from ena.portal.types import ENAStudy, ENAStudyBundle
 
 #: Called as (stage, done, total) while an import runs; total may be None while unknown.
 ImportProgress = Callable[[str, int, int | None], None]
@@ -492,3 +492,28 @@ def import_ena_study(
         if own:
             client.close()
     return store_study_bundle(bundle=bundle, progress=progress)
+
+
+def upsert_ena_study(*, study: ENAStudy, is_private: bool = False, webin_submitter: str = "") -> Study:
+    """Create or update just the ENA study row (no samples, runs or MGYS study), as fetched.
+
+    :param study: the study as the Portal API client returned it
+    """
+    with transaction.atomic():
+        _lock_study(study.accession)
+        upserted = _upsert(
+            Study,
+            key="accession",
+            desired={
+                study.accession: {
+                    "title": study.title,
+                    "ena_accessions": study.all_accessions,
+                    "metadata": study.raw,
+                    "is_private": is_private,
+                    "webin_submitter": webin_submitter,
+                }
+            },
+            fields=STUDY_FIELDS,
+            stamp={"fetched_at": timezone.now()},
+        )
+    return upserted.objects[study.accession]
