@@ -1,0 +1,71 @@
+"""Fixtures for flow tests: the local ENA mirror over real HTTP, the real Slurm cluster, and config
+pointing the platform (and its flow modules) at them with work and results in a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from ena.mirror.server import MirrorHandle, run_mirror_in_thread
+from workflows.flows import analyse_study as analyse_study_module
+from workflows.flows import move_data as move_data_module
+from workflows.flows import realistic_example as realistic_example_module
+
+FLOW_MODULES = (analyse_study_module, move_data_module, realistic_example_module)
+
+
+@pytest.fixture(scope="module")
+def mirror() -> Iterator[MirrorHandle]:
+    handle = run_mirror_in_thread()
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> dict[str, Path]:
+    return {"work_root": tmp_path / "work", "results_root": tmp_path / "results", "exports_root": tmp_path / "exports"}
+
+
+@pytest.fixture
+def platform_config(settings, monkeypatch, mirror: MirrorHandle, storage: dict[str, Path]):
+    """EMG_CONFIG with the mirror as ENA and temporary storage, for Django and for the flow modules."""
+    mirror.faults.clear()
+    config = settings.EMG_CONFIG
+    config = config.model_copy(
+        update={
+            "ena": mirror.ena_config(),
+            "storage": config.storage.model_copy(update=storage),
+        }
+    )
+    settings.EMG_CONFIG = config
+    for module in FLOW_MODULES:
+        monkeypatch.setattr(module, "EMG_CONFIG", config)
+    return config
+
+
+def current_database_url() -> str:
+    """A URL to the database the test process uses (pytest-django's test database)."""
+    db = connection.settings_dict
+    host = db["HOST"] or "127.0.0.1"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgresql://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def platform_env(mirror: MirrorHandle, storage: dict[str, Path]) -> dict[str, str]:
+    """The environment a worker (another process) needs to act on this test's database, mirror and storage."""
+    return {
+        "EMG_DATABASE__URL": current_database_url(),
+        "EMG_ENA__PORTAL_API_URL": mirror.portal_api_url,
+        "EMG_ENA__FASTQ_URL_SCHEME": "http",
+        "EMG_ENA__REQUESTS_PER_SECOND": "100",
+        "EMG_STORAGE__WORK_ROOT": str(storage["work_root"]),
+        "EMG_STORAGE__RESULTS_ROOT": str(storage["results_root"]),
+        "EMG_STORAGE__EXPORTS_ROOT": str(storage["exports_root"]),
+        "SLURM_CONF": os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"),
+    }
