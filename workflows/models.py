@@ -116,6 +116,13 @@ class WorkItem(models.Model):
                 condition=Q(state__in=[WorkState.CLAIMED, WorkState.RUNNING]),
                 name="workflows_workitem_leases",
             ),
+            # Claims reap their own pipeline's expired leases first: a range scan of this index,
+            # whatever the number of items leased (the (pipeline, state) index would scan them all).
+            models.Index(
+                fields=["pipeline", "lease_expires_at"],
+                condition=Q(state__in=[WorkState.CLAIMED, WorkState.RUNNING]),
+                name="workflows_workitem_pipe_leases",
+            ),
             models.Index(fields=["pipeline", "state", "id"], name="workflows_workitem_pipe_state"),
             models.Index(
                 fields=["-finished_at"], condition=Q(state=WorkState.FAILED), name="workflows_workitem_failures"
