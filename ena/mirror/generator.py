@@ -2,7 +2,10 @@
 
 * :func:`generate_synthetic_study` -- ``SYNTHETIC_STUDY_ACCESSION`` (PRJEB90001 / ERP900001): four
   samples, one paired-end WGS METAGENOMIC Illumina run each, reads simulated from three coding-like
-  genomes mixed differently per sample, real gzipped FASTQ with real md5s and sizes.
+  genomes mixed differently per sample, real gzipped FASTQ with real md5s and sizes. Each genome
+  carries 2-4 genes of each of the raw-reads pipeline's profile families (EMGSYN001..003; counts in
+  :data:`PLANTED_FAMILY_COPIES`), new members drawn as the families' seed alignments were, so the
+  pipeline's ``hmmsearch`` has real hits; they are listed in ``<data_dir>/genomes/PRJEB90001.planted.tsv``.
 * :func:`generate_amplicon_study` -- ``AMPLICON_STUDY_ACCESSION`` (PRJEB90003): one single-end
   AMPLICON run.
 * :func:`large_study_record` -- ``LARGE_STUDY_ACCESSION`` (PRJEB90002): metadata only, tens of
@@ -11,6 +14,8 @@
 A study is stored as one JSON document (:class:`StudyRecord`) of ENA-format records (all values
 strings) under ``<data_dir>/studies/``; FASTQ files live at ENA's paths under ``<data_dir>/vol1/fastq/``.
 ``fastq_ftp`` is stored without host; the server prefixes its own ``host:port`` when it answers.
+Each record carries :data:`GENERATOR_VERSION`; :func:`ensure_mirror_data` regenerates a study whose
+record was written by another version, so a change to the generator reaches every data dir.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 
 from ena.mirror.layout import DEFAULT_DATA_DIR, fastq_dir, fastq_names, studies_dir
 from ena.mirror.simulate import Genome, coding_genome, simulate_reads, write_fasta
+from workflows.pipelines.raw_reads.profiles.families import family_alignments, family_member
 
 SYNTHETIC_STUDY_ACCESSION = "PRJEB90001"
 SYNTHETIC_SECONDARY_STUDY_ACCESSION = "ERP900001"
@@ -46,9 +52,18 @@ GENOME_SPECS: tuple[tuple[str, int, float], ...] = (
     ("synthetic_genome_2", 36_000, 0.52),
     ("synthetic_genome_3", 48_000, 0.64),
 )
+#: Genes of each profile family (EMGSYN001, EMGSYN002, EMGSYN003) planted per genome of GENOME_SPECS.
+PLANTED_FAMILY_COPIES: tuple[tuple[int, int, int], ...] = (
+    (4, 2, 3),
+    (2, 4, 3),
+    (3, 3, 2),
+)
 READ_LENGTH = 150
 FIRST_PUBLIC = "2024-03-01"
 FORMAT_VERSION = 1
+#: Bump whenever generated data changes (genomes, reads, records): older data dirs are then regenerated.
+#: 2: family members planted in the synthetic genomes.
+GENERATOR_VERSION = 2
 
 
 @dataclass
@@ -69,6 +84,7 @@ class StudyRecord:
     def to_json(self) -> dict[str, Any]:
         return {
             "format_version": FORMAT_VERSION,
+            "generator_version": GENERATOR_VERSION,
             "data_portals": list(self.data_portals),
             "private": self.private,
             "webin_submitter": self.webin_submitter,
@@ -174,24 +190,62 @@ def _run_row(
     }
 
 
+def planted_proteins(seed: int = SYNTHETIC_SEED) -> list[list[tuple[str, str]]]:
+    """Per genome of :data:`GENOME_SPECS`: (family, protein) of the family members it carries.
+
+    Every protein is a new member of its family (drawn from the family's ancestor at the seed
+    alignments' substitution rate), different in each copy and each genome. Deterministic.
+    """
+    families = family_alignments()
+    per_genome = []
+    for (name, _length, _gc), copies in zip(GENOME_SPECS, PLANTED_FAMILY_COPIES, strict=True):
+        rng = random.Random(f"{seed}-planted-{name}")
+        per_genome.append(
+            [
+                (family.name, family_member(family.ancestor, rng))
+                for family, count in zip(families, copies, strict=True)
+                for _ in range(count)
+            ]
+        )
+    return per_genome
+
+
 def synthetic_genomes(seed: int = SYNTHETIC_SEED) -> list[Genome]:
+    """The synthetic study's three genomes, with the family members of :func:`planted_proteins`. Deterministic."""
     rng = random.Random(seed)
-    return [coding_genome(rng, name=name, length=length, gc=gc) for name, length, gc in GENOME_SPECS]
+    return [
+        coding_genome(rng, name=name, length=length, gc=gc, planted=planted)
+        for (name, length, gc), planted in zip(GENOME_SPECS, planted_proteins(seed), strict=True)
+    ]
+
+
+def write_planted_table(path: Path, genomes: list[Genome]) -> None:
+    """Write the planted genes as TSV: genome, gene, family, start (1-based), end, strand, protein."""
+    lines = ["genome\tgene\tfamily\tstart\tend\tstrand\tprotein"]
+    for genome in genomes:
+        lines += [
+            f"{genome.name}\t{g.name}\t{g.label}\t{g.start + 1}\t{g.end}\t{g.strand}\t{g.protein}"
+            for g in genome.planted
+        ]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def generate_synthetic_study(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SYNTHETIC_SEED) -> StudyRecord:
     """Simulate the synthetic study's reads into ``data_dir`` and write its record. Deterministic.
 
-    Also writes the source genomes to ``<data_dir>/genomes/PRJEB90001.fasta`` (for checking assemblies).
+    Also writes the source genomes to ``<data_dir>/genomes/PRJEB90001.fasta`` (for checking assemblies)
+    and their planted family members to ``<data_dir>/genomes/PRJEB90001.planted.tsv``.
     """
     genomes = synthetic_genomes(seed)
     (data_dir / "genomes").mkdir(parents=True, exist_ok=True)
     write_fasta(data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.fasta", genomes)
+    write_planted_table(data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.planted.tsv", genomes)
     study = _study_row(
         SYNTHETIC_STUDY_ACCESSION,
         SYNTHETIC_SECONDARY_STUDY_ACCESSION,
         "Synthetic mock community metagenomes (local ENA mirror)",
-        "Shotgun metagenomes simulated from three coding-like genomes mixed in different proportions.",
+        "Shotgun metagenomes simulated from three coding-like genomes mixed in different proportions;"
+        " each genome carries members of the EMGSYN001-003 protein families.",
     )
     samples, runs = [], []
     for index, (pairs, proportions) in enumerate(SYNTHETIC_SAMPLES, start=1):
@@ -350,23 +404,33 @@ def large_study_record(
     return StudyRecord(study=study, samples=samples, runs=runs)
 
 
+def _stored(data_dir: Path, accession: str) -> dict[str, Any] | None:
+    """The stored record of ``accession`` if this :data:`GENERATOR_VERSION` wrote it, else None."""
+    path = study_path(data_dir, accession)
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data if data.get("generator_version") == GENERATOR_VERSION else None
+
+
 def ensure_mirror_data(data_dir: Path = DEFAULT_DATA_DIR, *, large_runs: int | None = None) -> Path:
-    """Generate whatever of the standard studies is missing from ``data_dir``; return ``data_dir``.
+    """Generate whatever of the standard studies is missing or stale in ``data_dir``; return ``data_dir``.
 
-    Safe to call from several processes: each study's record is written last and atomically, so a
-    study whose record exists is complete.
+    A study is stale when its record was written by another :data:`GENERATOR_VERSION` (or none):
+    it is generated again, files included. Safe to call from several processes: each study's record
+    is written last and atomically, so a study whose current record exists is complete.
 
-    :param large_runs: also make the metadata-only large study with this many runs, if absent or of
-        another size
+    :param large_runs: also make the metadata-only large study with this many runs, if absent, stale
+        or of another size
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    if not study_path(data_dir, SYNTHETIC_STUDY_ACCESSION).exists():
+    if _stored(data_dir, SYNTHETIC_STUDY_ACCESSION) is None:
         generate_synthetic_study(data_dir)
-    if not study_path(data_dir, AMPLICON_STUDY_ACCESSION).exists():
+    if _stored(data_dir, AMPLICON_STUDY_ACCESSION) is None:
         generate_amplicon_study(data_dir)
     if large_runs:
-        path = study_path(data_dir, LARGE_STUDY_ACCESSION)
-        current = len(json.loads(path.read_text())["runs"]) if path.exists() else None
-        if current != large_runs:
+        current = _stored(data_dir, LARGE_STUDY_ACCESSION)
+        if current is None or len(current["runs"]) != large_runs:
             write_study(large_study_record(large_runs), data_dir)
     return data_dir

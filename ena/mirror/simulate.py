@@ -2,6 +2,8 @@
 
 Genomes are built from open reading frames (ATG, sense codons, a stop codon) on both strands with
 short intergenic spacers, so a gene caller such as prodigal finds a realistic number of genes.
+Given proteins (e.g. members of the pipeline's profile families) are planted among them as genes,
+reverse-translated with codons drawn at the genome's own base composition.
 """
 
 from __future__ import annotations
@@ -10,17 +12,52 @@ import gzip
 import hashlib
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 STOP_CODONS = frozenset({"TAA", "TAG", "TGA"})
 _COMPLEMENT = str.maketrans("ACGTN", "TGCAN")
 _SUBSTITUTE = {"A": "CGT", "C": "AGT", "G": "ACT", "T": "ACG"}
+_BASES = "TCAG"
+#: The standard genetic code (translation table 11 for bacteria): codon -> amino acid, ``*`` for stops.
+GENETIC_CODE: dict[str, str] = {
+    a + b + c: aa
+    for (a, b, c), aa in zip(
+        ((a, b, c) for a in _BASES for b in _BASES for c in _BASES),
+        "FFLLSSSSYY**CC*WLLLLPPPPHHQQRRRRIIIMTTTTNNKKSSRRVVVVAAAADDEEGGGG",
+        strict=True,
+    )
+}
 
 
 def reverse_complement(sequence: str) -> str:
     return sequence.translate(_COMPLEMENT)[::-1]
+
+
+def translate(sequence: str) -> str:
+    """The protein of an in-frame coding ``sequence`` (standard code; ``*`` for stops, ``X`` otherwise)."""
+    return "".join(GENETIC_CODE.get(sequence[i : i + 3], "X") for i in range(0, len(sequence) - 2, 3))
+
+
+@dataclass(frozen=True)
+class PlantedGene:
+    """A given protein laid down as a gene of a simulated genome.
+
+    :ivar name: the gene's name (e.g. ``synthetic_genome_1_EMGSYN002_1``)
+    :ivar label: what the protein is (e.g. its profile family)
+    :ivar start: 0-based start of the gene (ATG..stop, or its reverse complement) on the genome
+    :ivar end: exclusive end on the genome
+    :ivar strand: ``+`` or ``-``
+    :ivar protein: the encoded protein (without the stop)
+    """
+
+    name: str
+    label: str
+    start: int
+    end: int
+    strand: str
+    protein: str
 
 
 @dataclass(frozen=True)
@@ -28,6 +65,12 @@ class Genome:
     name: str
     sequence: str
     gene_count: int
+    planted: tuple[PlantedGene, ...] = field(default=())
+
+    def planted_sequence(self, gene: PlantedGene) -> str:
+        """The coding sequence of a planted gene, 5' to 3' (ATG..stop)."""
+        sequence = self.sequence[gene.start : gene.end]
+        return sequence if gene.strand == "+" else reverse_complement(sequence)
 
 
 def _sense_codons(rng: random.Random, count: int, gc: float) -> list[str]:
@@ -44,19 +87,80 @@ def _sense_codons(rng: random.Random, count: int, gc: float) -> list[str]:
     return codons
 
 
-def coding_genome(rng: random.Random, *, name: str, length: int, gc: float) -> Genome:
+def _synonymous_codons(gc: float) -> dict[str, tuple[list[str], list[float]]]:
+    """Amino acid -> its codons and their weights: the chance of the codon's bases at GC fraction ``gc``."""
+    base_weight = {"A": (1 - gc) / 2, "C": gc / 2, "G": gc / 2, "T": (1 - gc) / 2}
+    table: dict[str, tuple[list[str], list[float]]] = {}
+    for codon, aa in sorted(GENETIC_CODE.items()):
+        if aa != "*":
+            codons, weights = table.setdefault(aa, ([], []))
+            codons.append(codon)
+            weights.append(base_weight[codon[0]] * base_weight[codon[1]] * base_weight[codon[2]])
+    return table
+
+
+def _expected_gc(protein: str, gc: float) -> float:
+    """The GC fraction expected of ``protein``'s codons when drawn by :func:`_synonymous_codons` at ``gc``."""
+    table = _synonymous_codons(gc)
+    per_residue = {
+        aa: sum(w * sum(base in "GC" for base in codon) for codon, w in zip(codons, weights, strict=True))
+        / sum(weights)
+        for aa, (codons, weights) in table.items()
+    }
+    return sum(per_residue[aa] for aa in protein) / (3 * len(protein))
+
+
+def reverse_translate(rng: random.Random, protein: str, gc: float) -> str:
+    """A gene (ATG, codons, a stop) encoding ``protein``, with about the GC fraction ``gc``.
+
+    Each codon is drawn among its synonyms in proportion to the chance of its bases at a GC fraction
+    chosen so that the gene's expected GC is ``gc`` (as far as the protein allows): the amino acids
+    fix most first and second codon positions, so the synonymous choice makes up the difference, as
+    codon usage does in real genomes. The planted gene then has the composition of its neighbours.
+
+    :param rng: the seeded random source
+    :param protein: the protein, starting with M (the start codon is always ATG)
+    :param gc: the GC fraction of the genome's coding sequence
+    :raises ValueError: if the protein does not start with M or has a residue outside the 20 standard ones
+    """
+    if not protein.startswith("M"):
+        raise ValueError(f"a planted protein must start with M, not {protein[:1]!r}")
+    unknown = set(protein) - {aa for aa in GENETIC_CODE.values() if aa != "*"}
+    if unknown:
+        raise ValueError(f"cannot reverse-translate residues {''.join(sorted(unknown))!r}")
+    low, high = 0.02, 0.98
+    for _ in range(30):  # bisection: the expected GC rises with the codon-choice GC
+        middle = (low + high) / 2
+        low, high = (middle, high) if _expected_gc(protein, middle) < gc else (low, middle)
+    table = _synonymous_codons((low + high) / 2)
+    codons = [rng.choices(*table[aa])[0] for aa in protein[1:]]
+    return "ATG" + "".join(codons) + rng.choice(sorted(STOP_CODONS))
+
+
+def coding_genome(
+    rng: random.Random,
+    *,
+    name: str,
+    length: int,
+    gc: float,
+    planted: Sequence[tuple[str, str]] = (),
+) -> Genome:
     """A genome of about ``length`` bp made of ORFs (100-450 codons) on both strands, ~88% coding.
 
     :param rng: the seeded random source
     :param name: the FASTA name of the genome
-    :param length: the target length in bp
+    :param length: the target length in bp (planted genes included)
     :param gc: the GC fraction of the coding sequence
+    :param planted: (label, protein) pairs to lay down as genes too, at random places among the
+        random ORFs and on random strands, reverse-translated with :func:`reverse_translate`
     """
     weights = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
+    planted_genes = [(label, protein, reverse_translate(rng, protein, gc)) for label, protein in planted]
+    planted_length = sum(len(dna) + 70 for _label, _protein, dna in planted_genes)
     parts: list[str] = []
     total = 0
     genes = 0
-    while total < length:
+    while total < length - planted_length:
         spacer = "".join(rng.choices("ACGT", weights=weights, k=rng.randint(20, 120)))
         gene = "ATG" + "".join(_sense_codons(rng, rng.randint(100, 450), gc)) + rng.choice(sorted(STOP_CODONS))
         if rng.random() < 0.5:
@@ -64,7 +168,40 @@ def coding_genome(rng: random.Random, *, name: str, length: int, gc: float) -> G
         parts += [spacer, gene]
         total += len(spacer) + len(gene)
         genes += 1
-    return Genome(name=name, sequence="".join(parts), gene_count=genes)
+    if not planted_genes:
+        return Genome(name=name, sequence="".join(parts), gene_count=genes)
+    if genes <= len(planted_genes):
+        raise ValueError(f"{name}: {length} bp leave room for {genes} random genes, too few for {len(planted)} planted")
+    # Each planted gene goes after a distinct random gene other than the last, so none is at either end.
+    slots = dict(zip(sorted(rng.sample(range(1, genes), len(planted_genes))), planted_genes, strict=True))
+    sequence: list[str] = []
+    position = 0
+    records: list[PlantedGene] = []
+    counts: dict[str, int] = {}
+    for index in range(genes):
+        for part in parts[2 * index : 2 * index + 2]:
+            sequence.append(part)
+            position += len(part)
+        if index + 1 not in slots:
+            continue
+        label, protein, dna = slots[index + 1]
+        spacer = "".join(rng.choices("ACGT", weights=weights, k=rng.randint(20, 120)))
+        strand = "+" if rng.random() < 0.5 else "-"
+        start = position + len(spacer)
+        sequence += [spacer, dna if strand == "+" else reverse_complement(dna)]
+        position = start + len(dna)
+        counts[label] = counts.get(label, 0) + 1
+        records.append(
+            PlantedGene(
+                name=f"{name}_{label}_{counts[label]}",
+                label=label,
+                start=start,
+                end=position,
+                strand=strand,
+                protein=protein,
+            )
+        )
+    return Genome(name=name, sequence="".join(sequence), gene_count=genes + len(records), planted=tuple(records))
 
 
 def _quality_pool(rng: random.Random, read_length: int, size: int = 64) -> list[str]:
@@ -161,6 +298,7 @@ def simulate_reads(
 def write_fasta(path: Path, genomes: Sequence[Genome], width: int = 80) -> None:
     lines = []
     for genome in genomes:
-        lines.append(f">{genome.name} genes={genome.gene_count} length={len(genome.sequence)}")
+        planted = f" planted={len(genome.planted)}" if genome.planted else ""
+        lines.append(f">{genome.name} genes={genome.gene_count}{planted} length={len(genome.sequence)}")
         lines += [genome.sequence[i : i + width] for i in range(0, len(genome.sequence), width)]
     path.write_text("\n".join(lines) + "\n")
