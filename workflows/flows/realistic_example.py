@@ -9,9 +9,12 @@ worker, where cached task results carry it past the work already done.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from prefect import flow, get_run_logger, task
 from prefect.flow_runs import suspend_flow_run
 from prefect.input import RunInput
+from prefect.runtime import flow_run
 from pydantic import Field
 
 from workflows.django_activation import EMG_CONFIG
@@ -69,4 +72,7 @@ def realistic_example(study_accession: str = "PRJEB90001", input_timeout_seconds
     )
     runs = list_runs(accession, limit.sample_limit)
     logger.info("moving %d runs of %s (sample limit %d)", len(runs), accession, limit.sample_limit)
-    return move_data(runs=runs, timeout_seconds=EMG_CONFIG.slurm.default_time_limit_minutes * 60)
+    destination = Path(EMG_CONFIG.storage.work_root) / "realistic-example" / str(flow_run.get_id())
+    return move_data(
+        runs=runs, destination=str(destination), timeout_seconds=EMG_CONFIG.slurm.default_time_limit_minutes * 60
+    )

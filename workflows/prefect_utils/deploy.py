@@ -21,6 +21,22 @@ def deployment_name(flow_name: str) -> str:
     return flow_name.replace("_", "-")
 
 
+def ensure_work_pool(name: str) -> None:
+    """Create the process work pool ``name`` if the Prefect server does not have it yet."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(name)
+        except ObjectNotFound:
+            try:
+                client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+            except ObjectAlreadyExists:  # created meanwhile by another deployer
+                pass
+
+
 def deploy(
     flow_function: str,
     *,
@@ -42,6 +58,7 @@ def deploy(
     file = file or FLOWS_DIR / f"{flow_function}.py"
     if not (PROJECT_ROOT / file).is_file():
         raise SystemExit(f"deploy-flow: no flow file {file} (give FILE=... when it differs from the flow name)")
+    ensure_work_pool(work_pool)
     flow = Flow.from_source(source=str(PROJECT_ROOT), entrypoint=f"{file}:{flow_function}")
     deployment_id = flow.deploy(
         name=name or deployment_name(flow_function),

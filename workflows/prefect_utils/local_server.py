@@ -107,9 +107,7 @@ class LocalPrefect:
                 raise RuntimeError(f"deploying {flow_name} failed: {done.stderr[-2000:]}")
 
     def start_worker(self, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-        created = self.run_cli("work-pool", "create", "slurm", "--type", "process", "--overwrite")
-        if created.returncode != 0:
-            raise RuntimeError(f"creating the work pool failed: {created.stderr[-2000:]}")
+        """Start a process worker in the ``slurm`` pool (which ``deploy`` creates)."""
         return self._spawn(
             [str(PREFECT_BIN), "worker", "start", "--pool", "slurm", "--type", "process", "--name", "test-worker"],
             "worker.log",
