@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from ena.mirror.generator import synthetic_genomes
+from ena.mirror.simulate import reverse_complement
 from workflows.pipelines import PipelineState, RunInputs, SnakemakeLauncher, WorkArea, get_pipeline
 from workflows.pipelines.launchers.slurm_states import state_name
 from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
@@ -40,6 +42,32 @@ def fasta_records(path: Path) -> int:
     return sum(1 for line in path.read_text().splitlines() if line.startswith(">"))
 
 
+def read_fasta(path: Path) -> dict[str, str]:
+    """Name (first word of the header) -> sequence."""
+    records: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in path.read_text().splitlines():
+        if line.startswith(">"):
+            current = records.setdefault(line[1:].split()[0], [])
+        else:
+            current.append(line.strip())
+    return {name: "".join(parts) for name, parts in records.items()}
+
+
+def tblout_hits(path: Path) -> dict[str, set[str]]:
+    """Profile -> proteins hit, read here from hmmsearch's ``--tblout`` (target is field 1, query field 3)."""
+    hits: dict[str, set[str]] = {}
+    for line in path.read_text().splitlines():
+        if line and not line.startswith("#"):
+            fields = line.split()
+            hits.setdefault(fields[2], set()).add(fields[0])
+    return hits
+
+
+def kmers(sequence: str, k: int = 20) -> set[str]:
+    return {sequence[i : i + k] for i in range(len(sequence) - k + 1)}
+
+
 @pytest.fixture(scope="module")
 def launcher(slurm_client) -> SnakemakeLauncher:
     return SnakemakeLauncher(slurm_client, partition="pipelines")
@@ -63,7 +91,7 @@ def completed_run(launcher, synthetic_study, tmp_path_factory, tools_installed_m
     return pipeline, work, handle, progress
 
 
-def test_parsed_results_match_what_the_tools_reported(completed_run) -> None:
+def test_parsed_results_match_what_the_tools_reported(completed_run, tmp_path) -> None:
     pipeline, work, _, _ = completed_run
     outputs = pipeline.parse_outputs(work, analysis_accession="MGYA00000101")
     results = work.results_dir
@@ -98,15 +126,38 @@ def test_parsed_results_match_what_the_tools_reported(completed_run) -> None:
     trimmed = [row for row in outputs.results.sequence_stats if "trimmed" in row.file]
     assert sum(row.num_seqs for row in trimmed) == qc.after_filtering.total_reads
 
-    # profile hits: hmmsearch's table, counted here; every bundled profile is reported
-    hits_here: dict[str, set[str]] = {}
-    for line in (results / "hmm/hits.tbl").read_text().splitlines():
-        if line and not line.startswith("#"):
-            fields = line.split()
-            hits_here.setdefault(fields[2], set()).add(fields[0])
+    # profile hits: hmmsearch's table, counted here; every bundled profile is reported, and hit
+    hits_here = tblout_hits(results / "hmm/hits.tbl")
     reported = {hit.profile: hit.proteins_hit for hit in outputs.results.profile_hits}
     assert set(reported) == {"EMGSYN001", "EMGSYN002", "EMGSYN003"}
-    assert all(reported[p] == len(hits_here.get(p, ())) for p in reported)
+    assert reported == {p: len(hits_here.get(p, ())) for p in reported}
+    assert all(count > 0 for count in reported.values()), reported
+    # hmmsearch run again here on the pipeline's proteins and profiles reports the same table
+    again = tmp_path / "hits.tbl"
+    subprocess.run(
+        ["hmmsearch", "-E", "1e-5", "--tblout", again, "-o", "/dev/null"]
+        + [results / "hmm/profiles.hmm", results / "genes/proteins.faa"],
+        check=True,
+        capture_output=True,
+    )
+    assert tblout_hits(again) == hits_here
+    # the hits are the mirror's planted family members: every planted gene that megahit assembled
+    # whole is hit (a gene split over two contigs may give two partial hits, so >=), and every hit
+    # protein shares a 20-residue stretch with a planted member of its family
+    contigs = list(read_fasta(results / "assembly/contigs.fasta").values())
+    planted = [
+        (gene.label, genome.planted_sequence(gene), gene.protein)
+        for genome in synthetic_genomes()
+        for gene in genome.planted
+    ]
+    assembled = {p: 0 for p in reported}
+    for family, dna, _protein in planted:
+        assembled[family] += any(dna in contig or reverse_complement(dna) in contig for contig in contigs)
+    assert all(reported[p] >= assembled[p] > 0 for p in reported), (reported, assembled)
+    proteins = read_fasta(results / "genes/proteins.faa")
+    for family, targets in hits_here.items():
+        members = set().union(*(kmers(protein) for label, _dna, protein in planted if label == family))
+        assert all(kmers(proteins[target].rstrip("*")) & members for target in targets), family
 
     # downloads: size and checksums recomputed here
     assert {d.relative_path for d in outputs.downloads} >= {
@@ -235,6 +286,10 @@ def test_rerun_redoes_only_the_failed_and_later_steps(failed_run, launcher, slur
     # the result is complete, and its provenance carries the parameters that made it
     outputs = pipeline.parse_outputs(work)
     assert outputs.results.predicted_proteins == fasta_records(work.results_dir / "genes/proteins.faa")
+    hits_here = tblout_hits(work.results_dir / "hmm/hits.tbl")
+    reported = {hit.profile: hit.proteins_hit for hit in outputs.results.profile_hits}
+    assert reported == {p: len(hits_here[p]) for p in ("EMGSYN001", "EMGSYN002", "EMGSYN003")}
+    assert all(count > 0 for count in reported.values()), reported
     assert outputs.provenance.parameters["translation_table"] == 11
     jobs = {job.step: job for job in outputs.provenance.slurm_jobs}
     assert jobs["prodigal"].job_id in rerun_ids and jobs["fastp"].job_id in first_ids
