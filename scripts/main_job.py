@@ -22,11 +22,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--user", default="admin")
     parser.add_argument("--password", default="admin")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--rerun-failed", action="store_true", help="run analyses that failed before again")
     args = parser.parse_args(argv)
 
     client = httpx.Client(base_url=args.api, auth=(args.user, args.password), timeout=30)
     started = time.monotonic()
-    response = client.post(f"/private/studies/{args.study}/analyse", json={})
+    response = client.post(f"/private/studies/{args.study}/analyse", json={"rerun_failed": args.rerun_failed})
     if response.status_code != 202:
         sys.exit(f"main job: launching the analysis failed ({response.status_code}): {response.text[:300]}")
     run = response.json()
@@ -47,10 +48,24 @@ def main(argv: list[str] | None = None) -> int:
     study = client.get(f"/studies/{args.study}").json()
     analyses = client.get(f"/studies/{study['accession']}/analyses", params={"page_size": 100}).json()
     print(f"\n{study['accession']} ({args.study}): {analyses['count']} analyses")
+    failed = []
     for analysis in analyses["items"]:
-        print(f"  {analysis['accession']}  {analysis.get('run_accession') or '':<12} {analysis['state']}")
+        line = f"  {analysis['accession']}  {analysis.get('run_accession') or '':<12} {analysis['state']}"
+        if analysis["state"] == "completed":
+            results = client.get(f"/analyses/{analysis['accession']}/results").json()
+            assembly = results.get("assembly") or {}
+            line += f"  contigs {assembly.get('contig_count')}  N50 {assembly.get('n50')}"
+            line += f"  proteins {results.get('predicted_proteins')}"
+        elif analysis["state"] == "failed":
+            detail = client.get(f"/analyses/{analysis['accession']}").json()
+            message = (detail["status"].get("analysis_failed") or {}).get("message") or ""
+            line += f"  {message.splitlines()[0][:100] if message else ''}"
+            failed.append(analysis["accession"])
+        print(line)
     if state["state_type"] != "COMPLETED":
         sys.exit(f"main job: the flow run ended {state['state_name']}: {run['ui_url']}")
+    if failed:
+        sys.exit(f"main job: {len(failed)} analyses failed: {', '.join(failed)}")
     return 0
 
 
