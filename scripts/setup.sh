@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  slurm-wlm slurmdbd slurmrestd munge mariadb-server
+  slurm-wlm slurmdbd slurmrestd slurm-wlm-jwt-plugin slurm-wlm-mysql-plugin munge mariadb-server
   fastp megahit prodigal seqkit hmmer samtools
   procps curl
 )
