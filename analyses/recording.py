@@ -102,12 +102,21 @@ def mark_started(*, analysis: Analysis, provenance: Provenance) -> None:
     )
 
 
-def record_slurm_jobs(*, analysis: Analysis, jobs: list[SlurmJobRecord]) -> None:
-    """Store the pipeline's Slurm jobs (ids, steps, states) on the analysis' provenance."""
+def record_slurm_jobs(*, analysis: Analysis, jobs: list[SlurmJobRecord]) -> bool:
+    """Store the pipeline's Slurm jobs (ids, steps, states) on the analysis' provenance, when they changed.
+
+    :return: whether anything was written
+    """
     provenance = Provenance.model_validate(analysis.provenance) if analysis.provenance else None
-    if provenance is None or provenance.slurm_jobs == jobs:
-        return
+    if provenance is None or _job_states(provenance.slurm_jobs) == _job_states(jobs):
+        return False
     _update(analysis, provenance=provenance.model_copy(update={"slurm_jobs": jobs}))
+    return True
+
+
+def _job_states(jobs: list[SlurmJobRecord]) -> list[tuple]:
+    """What matters for change detection: not ``updated_at``, which every poll sets anew."""
+    return [(job.job_id, job.step, job.state, job.exit_code) for job in jobs]
 
 
 def mark_failed(*, analysis: Analysis, message: str, failed_step: str | None = None) -> None:

@@ -26,6 +26,7 @@ step "Prefect server, flows and a worker in the pool 'slurm'"
 bash scripts/daemon.sh start prefect-server -- .venv/bin/prefect server start --host 127.0.0.1 --port 4200
 bash scripts/wait-http.sh http://127.0.0.1:4200/api/health 120 "Prefect server"
 for flow in analyse_study move_data realistic_example; do $PY -m workflows.prefect_utils.deploy "$flow"; done
+$PY -m workflows.prefect_utils.deploy export_collections --cron "0 3 * * *"
 # Restart the worker and the API so they run the code as it is now.
 bash scripts/daemon.sh stop prefect-worker >/dev/null
 bash scripts/daemon.sh start prefect-worker -- .venv/bin/prefect worker start --pool slurm --type process --name "slurm-worker-$(hostname)"

@@ -28,6 +28,7 @@ from ena.schemas import FastqFile
 from workflows.pipelines.definition import PipelineDefinition, RunInputs
 from workflows.pipelines.launchers.base import Launcher, LaunchHandle, PipelineProgress, PipelineState
 from workflows.pipelines.workarea import WorkArea
+from workflows.slurm import SlurmUnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,33 @@ def follow(
         interval = min(interval * 1.5, max_poll_seconds)
 
 
+def launch_with_retries(
+    launcher: Launcher,
+    pipeline: PipelineDefinition,
+    *,
+    inputs: RunInputs,
+    params,
+    work_area: WorkArea,
+    attempts: int = 4,
+    first_delay_seconds: float = 2.0,
+) -> LaunchHandle:
+    """Launch, retrying only when Slurm did not answer: then nothing was submitted, so a retry is safe.
+
+    A refused submission (bad partition, too much memory) is not retried: it would be refused again.
+    """
+    delay = first_delay_seconds
+    for attempt in range(1, attempts + 1):
+        try:
+            return launcher.launch(pipeline, inputs=inputs, params=params, work_area=work_area)
+        except SlurmUnavailableError:
+            if attempt == attempts:
+                raise
+            logger.warning("Slurm did not answer (attempt %d of %d); retrying in %.0fs", attempt, attempts, delay)
+            time.sleep(delay)
+            delay *= 3
+    raise AssertionError("unreachable")
+
+
 def _failed(analysis: Analysis, step: str | None, message: str) -> AnalysisOutcome:
     recording.mark_failed(analysis=analysis, failed_step=step, message=message)
     logger.warning("%s failed at %s: %s", analysis.accession, step, message)
@@ -149,7 +177,7 @@ def run_analysis(
         return _failed(analysis, FETCH_STEP, str(error))
 
     typed_params = pipeline.validate_parameters(params)
-    handle = launcher.launch(pipeline, inputs=inputs, params=typed_params, work_area=work_area)
+    handle = launch_with_retries(launcher, pipeline, inputs=inputs, params=typed_params, work_area=work_area)
     recording.mark_started(
         analysis=analysis,
         provenance=Provenance(

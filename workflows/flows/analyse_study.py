@@ -100,7 +100,11 @@ def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: 
         close_old_connections()
 
 
-@flow(name="analyse-study", log_prints=True, task_runner=ThreadPoolTaskRunner(max_workers=4))
+@flow(
+    name="analyse-study",
+    log_prints=True,
+    task_runner=ThreadPoolTaskRunner(max_workers=EMG_CONFIG.prefect.max_parallel_analyses),
+)
 def analyse_study(
     study_accession: str,
     rerun_failed: bool = False,

@@ -1,0 +1,75 @@
+"""analyses.recording: analyses created once per (run, pipeline, version); Slurm jobs written only on change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from analyses import recording
+from analyses.models import Analysis, Biome, ExperimentType
+from analyses.schemas import Provenance, SlurmJobRecord
+from tests.api.conftest import make_chain
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain():
+    biome = Biome.objects.create(biome_name="Marine", lineage="root:Environmental:Aquatic:Marine")
+    return make_chain(1, biome=biome, title="t", experiment_type=ExperimentType.METAGENOMIC)
+
+
+def test_ensure_run_analyses_creates_each_once(chain) -> None:
+    study, _sample, run = chain
+    first, created = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    again, created_again = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    other_version, created_other = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="2.0.0"
+    )
+    assert (created, created_again, created_other) == (1, 0, 1)
+    assert [a.accession for a in first] == [a.accession for a in again]
+    assert other_version[0].accession != first[0].accession
+    assert first[0].accession.startswith("MGYA") and first[0].status["analysis_created"]["at"]
+    assert Analysis.objects.filter(run=run).count() == 2
+
+
+def job(state: str, at: datetime) -> SlurmJobRecord:
+    return SlurmJobRecord(job_id="42", step="fastp", state=state, updated_at=at)
+
+
+def test_slurm_jobs_are_written_only_when_they_change(chain) -> None:
+    study, _sample, run = chain
+    (analysis,), _ = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    recording.mark_started(analysis=analysis, provenance=Provenance(pipeline_name="raw-reads", pipeline_version="1"))
+    now = datetime.now(UTC)
+
+    assert recording.record_slurm_jobs(analysis=analysis, jobs=[job("RUNNING", now)]) is True
+    assert recording.record_slurm_jobs(analysis=analysis, jobs=[job("RUNNING", now + timedelta(seconds=5))]) is False
+    assert recording.record_slurm_jobs(analysis=analysis, jobs=[job("COMPLETED", now + timedelta(seconds=9))]) is True
+
+    stored = Analysis.objects.get(pk=analysis.pk)
+    assert stored.state == Analysis.State.RUNNING
+    assert stored.provenance["slurm_jobs"][0]["state"] == "COMPLETED"
+
+
+def test_failure_keeps_step_and_message(chain) -> None:
+    study, _sample, run = chain
+    (analysis,), _ = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    recording.mark_started(analysis=analysis, provenance=Provenance(pipeline_name="raw-reads", pipeline_version="1"))
+    recording.mark_failed(analysis=analysis, failed_step="megahit", message="out of memory")
+
+    stored = Analysis.objects.get(pk=analysis.pk)
+    assert stored.state == Analysis.State.FAILED
+    assert stored.status["analysis_failed"]["message"] == "megahit: out of memory"
+    assert stored.provenance["failed_step"] == "megahit"
+    recording.requeue(analysis=stored, message="re-run requested")
+    assert Analysis.objects.get(pk=analysis.pk).state == Analysis.State.PENDING
