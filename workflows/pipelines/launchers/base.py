@@ -8,6 +8,7 @@ Launching again on the same work area resumes: only missing or failed steps run 
 
 from __future__ import annotations
 
+import shlex
 import time
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
@@ -157,6 +158,10 @@ class Launcher(ABC):
     engine: Engine
     #: a :class:`workflows.slurm.SlurmClient`
     slurm: Any
+    #: where the head job runs, and with how much
+    partition: str | None
+    head_memory_mb: int
+    head_time_limit_minutes: int
 
     def launch(
         self,
@@ -223,6 +228,41 @@ class Launcher(ABC):
     @abstractmethod
     def cancel(self, handle: LaunchHandle) -> None:
         """Cancel the head job (the engine cancels its steps) and any step still queued or running."""
+
+    @staticmethod
+    def bash_script(work_area: WorkArea, environment: dict[str, str], commands: list[str]) -> str:
+        """A head job's script: enter the work area, export ``environment``, run ``commands``."""
+        exports = "\n".join(f"export {key}={shlex.quote(value)}" for key, value in environment.items())
+        body = "\n".join(commands)
+        return f"#!/bin/bash\nset -uo pipefail\ncd {shlex.quote(str(work_area.root))}\n{exports}\n{body}\n"
+
+    def _submit_head_job(
+        self,
+        pipeline: PipelineDefinition,
+        work_area: WorkArea,
+        *,
+        script: str,
+        environment: dict[str, str],
+        attempt: int,
+        head_log: Path,
+    ) -> str:
+        """Keep the script as ``pipeline/head-NNN.sh`` and submit it as the pipeline's head job."""
+        from workflows.slurm import JobSpec
+
+        (work_area.pipeline_dir / f"head-{attempt:03d}.sh").write_text(script)
+        spec = JobSpec(
+            name=f"{pipeline.name}-{work_area.name}-head",
+            script=script,
+            partition=self.partition,
+            cpus=1,
+            memory_mb=self.head_memory_mb,
+            time_limit_minutes=self.head_time_limit_minutes,
+            working_directory=work_area.root,
+            stdout=head_log,
+            stderr=head_log,
+            environment=environment,
+        )
+        return str(self.slurm.submit(spec))
 
     def _refuse_if_running(self, work_area: WorkArea) -> None:
         """Refuse a relaunch while the previous launch's head job is still queued or running."""

@@ -242,14 +242,7 @@ class NextflowLauncher(Launcher):
         }
 
     def head_script(self, command: list[str], work_area: WorkArea) -> str:
-        exports = "\n".join(f"export {key}={shlex.quote(value)}" for key, value in self.environment(work_area).items())
-        return (
-            "#!/bin/bash\n"
-            "set -uo pipefail\n"
-            f"cd {shlex.quote(str(work_area.root))}\n"
-            f"{exports}\n"
-            f"exec {shlex.join(command)}\n"
-        )
+        return self.bash_script(work_area, self.environment(work_area), [f"exec {shlex.join(command)}"])
 
     def _submit(
         self,
@@ -261,27 +254,18 @@ class NextflowLauncher(Launcher):
         attempt: int,
         head_log: Path,
     ) -> str:
-        from workflows.slurm import JobSpec
-
         if not isinstance(pipeline, NextflowPipeline):
             raise TypeError(f"{pipeline.identifier} is not a NextflowPipeline")
         self._refuse_if_running(work_area)
         command = self.prepare(pipeline, inputs, params, work_area, attempt)
-        script = self.head_script(command, work_area)
-        (work_area.pipeline_dir / f"head-{attempt:03d}.sh").write_text(script)
-        spec = JobSpec(
-            name=f"{pipeline.name}-{work_area.name}-head",
-            script=script,
-            partition=self.partition,
-            cpus=1,
-            memory_mb=self.head_memory_mb,
-            time_limit_minutes=self.head_time_limit_minutes,
-            working_directory=work_area.root,
-            stdout=head_log,
-            stderr=head_log,
+        return self._submit_head_job(
+            pipeline,
+            work_area,
+            script=self.head_script(command, work_area),
             environment=self.environment(work_area),
+            attempt=attempt,
+            head_log=head_log,
         )
-        return str(self.slurm.submit(spec))
 
     def poll(self, handle: LaunchHandle) -> PipelineProgress:
         work_area = WorkArea(root=handle.work_dir)

@@ -123,14 +123,10 @@ class SnakemakeLauncher(Launcher):
         """The head job's script: unlock a lock left by a killed run, then run Snakemake."""
         command = self.snakemake_command(pipeline, work_area)
         base = command[: command.index("--executor")]
-        exports = "\n".join(f"export {key}={shlex.quote(value)}" for key, value in work_area.environment().items())
-        return (
-            "#!/bin/bash\n"
-            "set -uo pipefail\n"
-            f"cd {shlex.quote(str(work_area.root))}\n"
-            f"{exports}\n"
-            f"{shlex.join([*base, '--unlock'])} > /dev/null 2>&1 || true\n"
-            f"exec {shlex.join(command)}\n"
+        return self.bash_script(
+            work_area,
+            work_area.environment(),
+            [f"{shlex.join([*base, '--unlock'])} > /dev/null 2>&1 || true", f"exec {shlex.join(command)}"],
         )
 
     def _submit(
@@ -143,26 +139,16 @@ class SnakemakeLauncher(Launcher):
         attempt: int,
         head_log: Path,
     ) -> str:
-        from workflows.slurm import JobSpec
-
         self._refuse_if_running(work_area)
         work_area.write_json(CONFIG_FILE, pipeline.engine_config(inputs, params))
-        script = self.head_script(pipeline, work_area)
-        script_path = work_area.pipeline_dir / f"head-{attempt:03d}.sh"
-        script_path.write_text(script)
-        spec = JobSpec(
-            name=f"{pipeline.name}-{work_area.name}-head",
-            script=script,
-            partition=self.partition,
-            cpus=1,
-            memory_mb=self.head_memory_mb,
-            time_limit_minutes=self.head_time_limit_minutes,
-            working_directory=work_area.root,
-            stdout=head_log,
-            stderr=head_log,
+        return self._submit_head_job(
+            pipeline,
+            work_area,
+            script=self.head_script(pipeline, work_area),
             environment=work_area.environment(),
+            attempt=attempt,
+            head_log=head_log,
         )
-        return str(self.slurm.submit(spec))
 
     # ---- poll -----------------------------------------------------------------------------------
 
