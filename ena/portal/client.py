@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from emgapiv2.config import ENAConfig, WebinConfig
 from ena.accessions import AccessionKind, validate_run_accession, validate_study_accession
@@ -26,7 +26,7 @@ from ena.portal.errors import (
     ENAMalformedResponse,
     ENATooManyRetries,
 )
-from ena.portal.ratelimit import TokenBucket
+from ena.portal.ratelimit import TokenBucket, burst_for
 from ena.portal.types import (
     RUN_FIELDS,
     SAMPLE_FIELDS,
@@ -108,7 +108,8 @@ class ENAPortalClient:
         self.authenticated = authenticated
         self.webin_account = webin.emg_webin_account or ""
         self._sleep = sleep
-        self._bucket = TokenBucket(ena.requests_per_second, capacity=1.0)
+        # ``requests_per_second`` on average, a short burst allowed (see ena.portal.ratelimit)
+        self._bucket = TokenBucket(ena.requests_per_second, capacity=burst_for(ena.requests_per_second))
         auth: httpx.Auth | None = None
         if authenticated:
             if not webin.emg_webin_account or webin.emg_webin_password is None:
@@ -312,6 +313,13 @@ class ENAPortalClient:
 
     def fastq_files(self, row: dict[str, str], *, accession: str, url: str) -> list[FastqFile]:
         """``fastq_ftp``/``fastq_md5``/``fastq_bytes`` (``;``-joined, same order) as FastqFile objects."""
+        return [
+            self._parse(FastqFile, values, accession=accession, url=url)
+            for values in self._fastq_values(row, accession=accession, url=url)
+        ]
+
+    def _fastq_values(self, row: dict[str, str], *, accession: str, url: str) -> list[dict[str, str]]:
+        """The values of :meth:`fastq_files`, not yet validated."""
         paths = self._split(row.get("fastq_ftp", ""))
         md5s = self._split(row.get("fastq_md5", ""))
         sizes = self._split(row.get("fastq_bytes", ""))
@@ -322,13 +330,10 @@ class ENAPortalClient:
                 url=url,
             )
         scheme = self.config.fastq_url_scheme
-        files = []
-        for path, md5, size in zip(paths, md5s, sizes, strict=True):
-            full = path if "://" in path else f"{scheme}://{path}"
-            files.append(
-                self._parse(FastqFile, {"url": full, "md5": md5.lower(), "bytes": size}, accession=accession, url=url)
-            )
-        return files
+        return [
+            {"url": path if "://" in path else f"{scheme}://{path}", "md5": md5.lower(), "bytes": size}
+            for path, md5, size in zip(paths, md5s, sizes, strict=True)
+        ]
 
     def study_from_row(self, row: dict[str, str], *, accession: str, url: str) -> ENAStudy:
         primary = self._require(row, "study_accession", accession=accession, url=url)
@@ -343,8 +348,13 @@ class ENAPortalClient:
         return self._parse(ENAStudy, values, accession=accession, url=url)
 
     def sample_from_row(self, row: dict[str, str], *, accession: str, url: str) -> ENASample:
+        return self._parse(
+            ENASample, self._sample_values(row, accession=accession, url=url), accession=accession, url=url
+        )
+
+    def _sample_values(self, row: dict[str, str], *, accession: str, url: str) -> dict[str, Any]:
         primary = self._require(row, "sample_accession", accession=accession, url=url)
-        values = {
+        return {
             "accession": primary,
             "secondary_accessions": self._split(row.get("secondary_sample_accession", "")),
             "title": row.get("sample_title", ""),
@@ -353,19 +363,45 @@ class ENAPortalClient:
             "first_public": row.get("first_public", ""),
             "raw": row,
         }
-        return self._parse(ENASample, values, accession=accession, url=url)
 
     def run_from_row(self, row: dict[str, str], *, accession: str, url: str) -> ENARun:
         run_accession = self._require(row, "run_accession", accession=accession, url=url)
-        values: dict[str, Any] = {name: row.get(name, "") for name in RUN_FIELDS if name not in _RUN_SPECIAL}
+        values = self._run_values(row, accession=accession, url=url)
+        values["fastq_files"] = self.fastq_files(row, accession=run_accession, url=url)
+        return self._parse(ENARun, values, accession=run_accession, url=url)
+
+    def _run_values(self, row: dict[str, str], *, accession: str, url: str) -> dict[str, Any]:
+        """The values of :meth:`run_from_row`, not yet validated (FASTQ files as plain dicts)."""
+        run_accession = self._require(row, "run_accession", accession=accession, url=url)
+        values: dict[str, Any] = {name: row.get(name, "") for name in _RUN_PLAIN_FIELDS}
         values.update(
             accession=run_accession,
             sample_accession=self._require(row, "sample_accession", accession=run_accession, url=url),
             study_accession=self._require(row, "study_accession", accession=run_accession, url=url),
-            fastq_files=self.fastq_files(row, accession=run_accession, url=url),
+            fastq_files=self._fastq_values(row, accession=run_accession, url=url),
             raw=row,
         )
-        return self._parse(ENARun, values, accession=run_accession, url=url)
+        return values
+
+    def samples_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> list[ENASample]:
+        """:meth:`sample_from_row` of every row, validated in one pydantic call (same errors as row by row)."""
+        values = [self._sample_values(row, accession=accession, url=url) for row in rows]
+        try:
+            return _SAMPLES.validate_python(values)
+        except ValidationError:  # name the offending record as the row-by-row mapping does
+            return [self.sample_from_row(row, accession=accession, url=url) for row in rows]
+
+    def runs_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> list[ENARun]:
+        """:meth:`run_from_row` of every row, validated in one pydantic call (same errors as row by row).
+
+        Validating the whole list at once (a ``TypeAdapter``) costs about a quarter less than one
+        ``model_validate`` per run and per FASTQ file; a bad record is then looked for row by row.
+        """
+        values = [self._run_values(row, accession=accession, url=url) for row in rows]
+        try:
+            return _RUNS.validate_python(values)
+        except ValidationError:
+            return [self.run_from_row(row, accession=accession, url=url) for row in rows]
 
     # ----------------------------------------------------------------- what the platform asks
 
@@ -413,7 +449,7 @@ class ENAPortalClient:
             data_portal=data_portal,
             progress=progress,
         )
-        return [self.sample_from_row(row, accession=study_accession, url=url) for row in rows]
+        return self.samples_from_rows(rows, accession=study_accession, url=url)
 
     def list_runs(
         self, study_accession: str, *, data_portal: str | None = None, progress: PageProgress | None = None
@@ -430,7 +466,7 @@ class ENAPortalClient:
             data_portal=data_portal,
             progress=progress,
         )
-        return [self.run_from_row(row, accession=study_accession, url=url) for row in rows]
+        return self.runs_from_rows(rows, accession=study_accession, url=url)
 
     def get_run(self, run_accession: str) -> ENARun:
         """One run by accession, via ``filereport`` (what ENA offers for file listings)."""
@@ -481,5 +517,8 @@ class ENAPortalClient:
 
 
 _RUN_SPECIAL = frozenset({"run_accession", "fastq_ftp", "fastq_md5", "fastq_bytes"})
+_RUN_PLAIN_FIELDS = tuple(name for name in RUN_FIELDS if name not in _RUN_SPECIAL)
+_SAMPLES = TypeAdapter(list[ENASample])
+_RUNS = TypeAdapter(list[ENARun])
 
 __all__ = ["ENAError", "ENAPortalClient", "default_configs"]

@@ -20,7 +20,7 @@ from ena.portal import (
     ENAPortalClient,
     ENATooManyRetries,
 )
-from ena.portal.ratelimit import TokenBucket
+from ena.portal.ratelimit import DEFAULT_BURST, TokenBucket, burst_for
 from tests.ena.conftest import PAGING_STUDY_RUNS, PRIVATE_STUDY, WEBIN_ACCOUNT, WEBIN_PASSWORD
 
 
@@ -189,12 +189,22 @@ def test_timeouts_are_retried_then_reported(ena_mirror):
         client.get_study(SYNTHETIC_STUDY_ACCESSION)
 
 
-def test_rate_limit_is_kept(ena_mirror):
+def test_rate_limit_is_kept_after_a_short_burst(ena_mirror):
     client = ENAPortalClient(ena_mirror.ena_config(requests_per_second=10), WebinConfig())
+    params = {"result": "study", "query": 'study_accession="PRJEB90001"', "fields": "study_title"}
+    sent: list[float] = []
     started = time.monotonic()
-    for _ in range(6):
-        client.request("search", {"result": "study", "query": 'study_accession="PRJEB90001"', "fields": "study_title"})
-    assert time.monotonic() - started >= 0.45  # the first is free, then one per 0.1 s
+    for _ in range(12):
+        client.request("search", params)
+        sent.append(time.monotonic() - started)
+    assert sent[DEFAULT_BURST - 1] < 0.3  # the burst goes out without waiting for the rate
+    assert sent[-1] >= (12 - DEFAULT_BURST) * 0.1 - 0.05  # then one per 0.1 s
+    assert len(ena_mirror.requests) == 12
+
+
+def test_burst_is_at_most_one_seconds_worth():
+    assert burst_for(5.0) == DEFAULT_BURST == 5
+    assert burst_for(2.0) == 2.0 and burst_for(0.5) == 1.0 and burst_for(100.0) == DEFAULT_BURST
 
 
 def test_token_bucket_with_a_fake_clock():
@@ -209,6 +219,28 @@ def test_token_bucket_with_a_fake_clock():
     for _ in range(5):
         bucket.acquire()
     assert now[0] == pytest.approx(1.0)  # 4 waits of 0.25 s after the first free token
+
+
+def test_token_bucket_burst_then_average_rate_with_a_fake_clock():
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(5.0, capacity=5, clock=lambda: now[0], sleep=sleep)
+    times = []
+    for _ in range(25):
+        bucket.acquire()
+        times.append(now[0])
+    assert times[:5] == [0.0] * 5  # a burst of 5
+    assert times[5] == pytest.approx(0.2) and times[-1] == pytest.approx(4.0)  # then 5 per second
+    # over any window of T seconds, at most capacity + rate * T requests
+    for i, start in enumerate(times):
+        for j in range(i, len(times)):
+            assert j - i + 1 <= 5 + 5.0 * (times[j] - start) + 1e-9
+    # after an idle second the bucket is full again, but never holds more than its capacity
+    now[0] += 10.0
+    assert [bucket.acquire() for _ in range(6)][:5] == [0.0] * 5 and now[0] == pytest.approx(14.2)
 
 
 def webin(password: str = WEBIN_PASSWORD) -> WebinConfig:
