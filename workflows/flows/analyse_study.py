@@ -7,7 +7,7 @@ Deployed as ``analyse-study/analyse-study`` in the ``slurm`` pool; launched by
 
 from __future__ import annotations
 
-from django.db import close_old_connections
+from django.db import connections
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -97,7 +97,7 @@ def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: 
             accession=accession, run_accession=None, outcome=Outcome.FAILED, message=f"{type(error).__name__}: {error}"
         )
     finally:
-        close_old_connections()
+        connections.close_all()  # this task's thread ends its use of the database here
 
 
 @flow(
