@@ -166,7 +166,8 @@ def main() -> int:
                 detail = api.get(f"/analyses/{item['accession']}").json()
                 status = detail["status"]
                 if item["state"] != "completed":
-                    print(f"{item['accession']:<14}{item['run_accession']:<12}{item['state']:<11}")
+                    message = (status.get("analysis_failed") or {}).get("message") or ""
+                    print(f"{item['accession']:<14}{item['run_accession']:<12}{item['state']:<11}  {message[:70]}")
                     continue
                 created = datetime.fromisoformat(status["analysis_created"]["at"])
                 completed = datetime.fromisoformat(status["analysis_completed"]["at"])

@@ -37,6 +37,7 @@ from analyses.models import Run as PlatformRun
 from analyses.models import Sample as PlatformSample
 from analyses.models import Study as PlatformStudy
 from emgapiv2.fields import SchemaJSONField
+from emgapiv2.gc_pause import gc_paused
 from ena.models import Run, Sample, Study
 from ena.portal.client import ENAPortalClient
 from ena.portal.types import ENAStudy, ENAStudyBundle
@@ -297,7 +298,7 @@ def store_study_bundle(
     def stage(name: str, total: int) -> Callable[[int], None] | None:
         return (lambda done: progress(name, done, total)) if progress else None
 
-    with transaction.atomic():
+    with gc_paused(), transaction.atomic():
         _lock_study(s.accession)
         # ENA objects ---------------------------------------------------------------------------
         studies = _upsert(

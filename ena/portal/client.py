@@ -6,9 +6,7 @@ data), or call :meth:`ENAPortalClient.from_settings` inside Django to use ``sett
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
-import gc
 import json
 import logging
 import time
@@ -19,6 +17,7 @@ import httpx
 from pydantic import TypeAdapter, ValidationError
 
 from emgapiv2.config import ENAConfig, WebinConfig
+from emgapiv2.gc_pause import gc_paused
 from ena.accessions import AccessionKind, validate_run_accession, validate_study_accession
 from ena.portal.errors import (
     ENAAccessionNotFound,
@@ -78,25 +77,6 @@ def _retry_after_seconds(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while a page of records is parsed and mapped.
-
-    A 10,000-row page allocates hundreds of thousands of dicts, strings and models, which sets off
-    repeated collections that each walk the whole (growing) heap: in ``bench/ena_import.py`` they
-    were about half the mapping time. Nothing made here holds a reference cycle, so reference
-    counting still frees all garbage meanwhile. Left alone if the collector is already off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _quote(value: str) -> str:
@@ -200,7 +180,7 @@ class ENAPortalClient:
                 if status == 204:
                     return []
                 if status == 200:
-                    with _gc_paused():
+                    with gc_paused():
                         try:
                             body = response.json()
                         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -407,7 +387,7 @@ class ENAPortalClient:
 
     def samples_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> list[ENASample]:
         """:meth:`sample_from_row` of every row, validated in one pydantic call (same errors as row by row)."""
-        with _gc_paused():
+        with gc_paused():
             values = [self._sample_values(row, accession=accession, url=url) for row in rows]
             try:
                 return _SAMPLES.validate_python(values)
@@ -420,7 +400,7 @@ class ENAPortalClient:
         Validating the whole list at once (a ``TypeAdapter``) costs about a quarter less than one
         ``model_validate`` per run and per FASTQ file; a bad record is then looked for row by row.
         """
-        with _gc_paused():
+        with gc_paused():
             values = [self._run_values(row, accession=accession, url=url) for row in rows]
             try:
                 return _RUNS.validate_python(values)
