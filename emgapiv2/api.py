@@ -32,8 +32,7 @@ def invalid_value(request: HttpRequest, exc: DjangoValidationError) -> HttpRespo
 def invalid_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     """422 with one readable ``detail`` line per bad parameter (and ninja's structured ``errors``)."""
     lines = [
-        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
-        for error in exc.errors
+        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}" for error in exc.errors
     ]
     return api.create_response(request, {"detail": "; ".join(lines), "errors": exc.errors}, status=422)
 
