@@ -10,7 +10,7 @@ import email.utils
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -442,35 +442,40 @@ class ENAPortalClient:
         self, study_accession: str, *, data_portal: str | None = None, progress: PageProgress | None = None
     ) -> list[ENASample]:
         """Every sample of a study (by its primary PRJ accession), mapped into ENASample."""
-        query = f"study_accession={_quote(study_accession)}"
-        params = {"result": "sample", "query": query, "fields": ",".join(SAMPLE_FIELDS)}
-        url = self._url_for_message("search", {**params, "format": "json"})
-        rows = self.search(
-            result="sample",
-            query=query,
-            fields=SAMPLE_FIELDS,
-            accession=study_accession,
-            data_portal=data_portal,
-            progress=progress,
+        return self._list_study_records(
+            study_accession, "sample", SAMPLE_FIELDS, self.samples_from_rows, data_portal, progress
         )
-        return self.samples_from_rows(rows, accession=study_accession, url=url)
 
     def list_runs(
         self, study_accession: str, *, data_portal: str | None = None, progress: PageProgress | None = None
     ) -> list[ENARun]:
         """Every read run of a study (by its primary PRJ accession), mapped into ENARun."""
+        return self._list_study_records(
+            study_accession, "read_run", RUN_FIELDS, self.runs_from_rows, data_portal, progress
+        )
+
+    def _list_study_records(
+        self,
+        study_accession: str,
+        result: str,
+        fields: Sequence[str],
+        map_rows: Callable[..., list],
+        data_portal: str | None,
+        progress: PageProgress | None,
+    ) -> list:
+        """Search ``result`` records of a study (all pages) and map them with ``map_rows``."""
         query = f"study_accession={_quote(study_accession)}"
-        params = {"result": "read_run", "query": query, "fields": ",".join(RUN_FIELDS)}
+        params = {"result": result, "query": query, "fields": ",".join(fields)}
         url = self._url_for_message("search", {**params, "format": "json"})
         rows = self.search(
-            result="read_run",
+            result=result,
             query=query,
-            fields=RUN_FIELDS,
+            fields=fields,
             accession=study_accession,
             data_portal=data_portal,
             progress=progress,
         )
-        return self.runs_from_rows(rows, accession=study_accession, url=url)
+        return map_rows(rows, accession=study_accession, url=url)
 
     def get_run(self, run_accession: str) -> ENARun:
         """One run by accession, via ``filereport`` (what ENA offers for file listings)."""
