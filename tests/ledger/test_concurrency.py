@@ -24,6 +24,20 @@ ITEMS = 10_000
 CTX = multiprocessing.get_context("fork")
 
 
+def _report_and_exit(results, payload: tuple) -> None:
+    """Hand the child's results to the parent, flush the queue, and leave the process directly.
+
+    After an in-process Prefect flow has run in the parent (as in a full test session), Prefect's
+    after-fork handlers leave a forked child unable to finish ``threading._shutdown()``, so a child
+    that did its work perfectly still exited with code 1. Errors travel in ``payload`` and are
+    asserted by the parent; a child that crashes never gets here and still exits non-zero.
+    """
+    results.put(payload)
+    results.close()
+    results.join_thread()
+    os._exit(0)
+
+
 def _claimer(pipeline_id: int, worker: int, start, results) -> None:
     claimed: list[int] = []
     errors: list[str] = []
@@ -39,9 +53,8 @@ def _claimer(pipeline_id: int, worker: int, start, results) -> None:
             claimed.extend(item.pk for item in batch)
     except Exception:
         errors.append(traceback.format_exc())
-    finally:
-        connections.close_all()
-        results.put((worker, claimed, errors))
+    connections.close_all()
+    _report_and_exit(results, (worker, claimed, errors))
 
 
 def _registrar(pipeline_id: int, worker: int, runs: list[str], start, results) -> None:
@@ -52,11 +65,11 @@ def _registrar(pipeline_id: int, worker: int, runs: list[str], start, results) -
         registrations = services.register_work(
             pipeline=pipeline, inputs=[{"run": run} for run in runs], actor=f"registrar-{worker}"
         )
-        results.put((worker, [(item.pk, item.input_hash, created) for item, created in registrations], []))
+        payload = (worker, [(item.pk, item.input_hash, created) for item, created in registrations], [])
     except Exception:
-        results.put((worker, [], [traceback.format_exc()]))
-    finally:
-        connections.close_all()
+        payload = (worker, [], [traceback.format_exc()])
+    connections.close_all()
+    _report_and_exit(results, payload)
 
 
 def _run_all(processes, results, count: int) -> list:
