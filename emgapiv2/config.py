@@ -110,3 +110,15 @@ def load_config() -> EMGConfig:
         first = error.errors()[0]
         name = "EMG_" + "__".join(str(part) for part in first["loc"]).upper()
         raise SystemExit(f"Configuration error: {name}: {first['msg']}") from None
+
+
+def current_config() -> EMGConfig:
+    """``settings.EMG_CONFIG`` when Django is configured; else the same settings read from the environment.
+
+    For library code (Slurm client, launchers, work areas) that runs both inside Django and alone.
+    """
+    from django.conf import settings
+
+    if settings.configured:
+        return settings.EMG_CONFIG
+    return EMGConfig()

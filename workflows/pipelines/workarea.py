@@ -21,28 +21,15 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from emgapiv2.config import current_config
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 def configured_work_root() -> tuple[Path, bool]:
-    """``(storage.work_root, storage.keep_work_dirs)`` from Django's EMG_CONFIG, or from the environment.
-
-    Django's settings are used when configured; otherwise the same pydantic-settings object is read
-    straight from the environment, so library code and tests need no Django.
-    """
-    config = None
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            config = getattr(settings, "EMG_CONFIG", None)
-    except ImportError:  # pragma: no cover - Django is a dependency of the project
-        pass
-    if config is None:
-        from emgapiv2.config import EMGConfig
-
-        config = EMGConfig()
-    return Path(config.storage.work_root), bool(config.storage.keep_work_dirs)
+    """``(storage.work_root, storage.keep_work_dirs)`` from EMG_CONFIG (Django's, or the environment's)."""
+    storage = current_config().storage
+    return Path(storage.work_root), bool(storage.keep_work_dirs)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from analyses.schemas import SlurmJobRecord
+from emgapiv2.config import current_config
 from workflows.pipelines.checksums import file_checksums
 from workflows.pipelines.definition import (
     Engine,
@@ -158,10 +159,31 @@ class Launcher(ABC):
     engine: Engine
     #: a :class:`workflows.slurm.SlurmClient`
     slurm: Any
-    #: where the head job runs, and with how much
-    partition: str | None
-    head_memory_mb: int
-    head_time_limit_minutes: int
+
+    def __init__(
+        self,
+        slurm: Any,
+        *,
+        partition: str | None,
+        account: str | None,
+        head_memory_mb: int,
+        head_time_limit_minutes: int,
+    ) -> None:
+        """:param slurm: a :class:`workflows.slurm.SlurmClient`
+        :param partition: where the head job and the steps run (default: ``EMG_CONFIG.slurm``'s, with its account)
+        :param account: Slurm account, or None for none
+        :param head_memory_mb: memory of the head job (the engine itself)
+        :param head_time_limit_minutes: the head job's time limit (bounds the whole pipeline)
+        """
+        self.slurm = slurm
+        if partition is None:
+            slurm_config = current_config().slurm
+            partition = slurm_config.default_partition
+            account = account if account is not None else slurm_config.default_account
+        self.partition = partition
+        self.account = account
+        self.head_memory_mb = head_memory_mb
+        self.head_time_limit_minutes = head_time_limit_minutes
 
     def launch(
         self,

@@ -188,19 +188,15 @@ class NextflowLauncher(Launcher):
         head_time_limit_minutes: int = 24 * 60,
         queue_size: int = 20,
     ) -> None:
-        self.slurm = slurm
-        if partition is None:
-            from emgapiv2.config import EMGConfig
-
-            slurm_config = EMGConfig().slurm
-            partition = slurm_config.default_partition
-            account = account if account is not None else slurm_config.default_account
-        self.partition = partition
-        self.account = account
+        super().__init__(
+            slurm,
+            partition=partition,
+            account=account,
+            head_memory_mb=head_memory_mb,
+            head_time_limit_minutes=head_time_limit_minutes,
+        )
         self.nextflow = nextflow or shutil.which("nextflow") or "nextflow"
         self.nxf_home = nxf_home
-        self.head_memory_mb = head_memory_mb
-        self.head_time_limit_minutes = head_time_limit_minutes
         self.queue_size = queue_size
 
     @staticmethod

@@ -65,17 +65,13 @@ class SnakemakeLauncher(Launcher):
         max_jobs: int = 20,
         status_interval_seconds: int = 2,
     ) -> None:
-        self.slurm = slurm
-        if partition is None:
-            from emgapiv2.config import EMGConfig
-
-            slurm_config = EMGConfig().slurm
-            partition = slurm_config.default_partition
-            account = account if account is not None else slurm_config.default_account
-        self.partition = partition
-        self.account = account
-        self.head_memory_mb = head_memory_mb
-        self.head_time_limit_minutes = head_time_limit_minutes
+        super().__init__(
+            slurm,
+            partition=partition,
+            account=account,
+            head_memory_mb=head_memory_mb,
+            head_time_limit_minutes=head_time_limit_minutes,
+        )
         self.max_jobs = max_jobs
         self.status_interval_seconds = status_interval_seconds
 
