@@ -118,60 +118,85 @@ def register(client: httpx.Client, token: str, pipeline: str, count: int, offset
     return time.perf_counter() - began
 
 
+class ClaimTally:
+    """What one claimer saw: claimed ids, requests, failures, latencies, items claimed inside the window.
+
+    Shared by the process claimer and the asyncio claimer so both count a response the same way.
+    """
+
+    def __init__(self, holder: str, deadline: float):
+        self.holder = holder
+        self.deadline = deadline
+        self.claimed: list[int] = []
+        self.requests = 0
+        self.failures = 0
+        self.latencies: list[float] = []
+        self.in_window = 0
+
+    def failed_request(self) -> None:
+        self.requests += 1
+        self.failures += 1
+
+    def record(self, response: httpx.Response, began: float) -> bool:
+        """Count one answered claim; return False when the pipeline has no pending work left."""
+        self.requests += 1
+        self.latencies.append(time.perf_counter() - began)
+        if response.status_code != 200:
+            self.failures += 1
+            return True
+        items = response.json()["items"]
+        if not items:
+            return False
+        self.claimed.extend(item["id"] for item in items)
+        if time.perf_counter() <= self.deadline:
+            self.in_window += len(items)
+        return True
+
+    def result(self) -> tuple[str, list[int], int, int, list[float], float, int]:
+        return (
+            self.holder,
+            self.claimed,
+            self.requests,
+            self.failures,
+            self.latencies,
+            time.perf_counter(),
+            self.in_window,
+        )
+
+
 def claimer(base_url: str, token: str, pipeline: str, holder: str, batch: int, seconds: float, start, results) -> None:
-    claimed, requests, failures, latencies, in_window = [], 0, 0, [], 0
     path = f"/api/v2/work/pipelines/{pipeline}/{PIPELINE_VERSION}/claim"
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
         start.wait()
-        deadline = time.perf_counter() + seconds
-        while time.perf_counter() < deadline:
+        tally = ClaimTally(holder, time.perf_counter() + seconds)
+        while time.perf_counter() < tally.deadline:
             began = time.perf_counter()
             try:
                 response = client.post(path, json={"holder": holder, "limit": batch})
             except httpx.HTTPError:
-                failures += 1
+                tally.failed_request()
                 continue
-            finally:
-                requests += 1
-            latencies.append(time.perf_counter() - began)
-            if response.status_code != 200:
-                failures += 1
-                continue
-            items = response.json()["items"]
-            if not items:
+            if not tally.record(response, began):
                 break
-            claimed.extend(item["id"] for item in items)
-            if time.perf_counter() <= deadline:
-                in_window += len(items)
-    results.put((holder, claimed, requests, failures, latencies, time.perf_counter(), in_window))
+    results.put(tally.result())
 
 
 async def async_claimer(
     client: httpx.AsyncClient, pipeline: str, holder: str, batch: int, deadline: float
 ) -> tuple[str, list[int], int, int, list[float], float, int]:
     """The same loop as :func:`claimer`, as an asyncio task with its own client (one connection)."""
-    claimed, requests, failures, latencies, in_window = [], 0, 0, [], 0
     path = f"/api/v2/work/pipelines/{pipeline}/{PIPELINE_VERSION}/claim"
+    tally = ClaimTally(holder, deadline)
     while time.perf_counter() < deadline:
         began = time.perf_counter()
         try:
             response = await client.post(path, json={"holder": holder, "limit": batch})
         except httpx.HTTPError:
-            failures += 1
+            tally.failed_request()
             continue
-        finally:
-            requests += 1
-        latencies.append(time.perf_counter() - began)
-        if response.status_code != 200:
-            failures += 1
-            continue
-        items = response.json()["items"]
-        if not items:
+        if not tally.record(response, began):
             break
-        claimed.extend(item["id"] for item in items)
-        if time.perf_counter() <= deadline:
-            in_window += len(items)
-    return holder, claimed, requests, failures, latencies, time.perf_counter(), in_window
+    return tally.result()
 
 
 def run_level(
