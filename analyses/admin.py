@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
@@ -183,28 +183,6 @@ class StudyAdmin(PrivacyListMixin, AccessionSearchMixin, admin.ModelAdmin):
         "updated_at",
     )
     inlines = (StudySampleInline, StudyAnalysisInline)
-    actions = ("analyse_selected_studies",)
-
-    @admin.action(description="Analyse selected studies", permissions=["change"])
-    def analyse_selected_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
-        """Start one analyse-study flow run per study; done or running work is not started again."""
-        from workflows.launching import FlowLaunchError, ena_study_accession_of, launch_analyse_study
-
-        for study in queryset.select_related("ena_study"):
-            ena_accession = ena_study_accession_of(study)
-            if not ena_accession:
-                self.message_user(request, f"{study.accession} has no ENA study to analyse", messages.WARNING)
-                continue
-            try:
-                run = launch_analyse_study(ena_study_accession=ena_accession, requested_by=request.user.get_username())
-            except FlowLaunchError as error:
-                self.message_user(request, f"{study.accession}: {error}", messages.ERROR)
-                continue
-            self.message_user(
-                request,
-                format_html('{}: flow run <a href="{}">{}</a> started', study.accession, run.ui_url, run.name),
-                messages.SUCCESS,
-            )
 
     @admin.display(description="All samples")
     def all_samples(self, obj: Study) -> SafeString | str:

@@ -8,7 +8,7 @@ lists and details stay small.
 """
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 from ninja import Query, Router
 from ninja.pagination import paginate
 
@@ -23,7 +23,6 @@ from analyses.api_schemas import (
     BiomeDetailOut,
     BiomeFilters,
     BiomeOut,
-    ErrorOut,
     RunDetailOut,
     RunFilters,
     RunOut,
@@ -38,7 +37,9 @@ from analyses.api_schemas import (
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study
 from analyses.schemas import AnalysisResults as AnalysisResultsOut
 from analyses.schemas import DownloadFile, QualityControl
-from emgapiv2.pagination import PageNumberPagination
+from core.api import ErrorOut
+from core.errors import NotFound
+from core.pagination import PageNumberPagination
 
 router = Router()
 
@@ -172,7 +173,7 @@ def get_analysis_results(request: HttpRequest, accession: str):
     """
     results = selectors.analysis_json(user=request.user, accession=accession, field="results")
     if results is None:
-        raise Http404(f"Analysis {accession} has no results yet")
+        raise NotFound(f"Analysis {accession} has no results yet")
     return results
 
 
@@ -184,7 +185,7 @@ def get_analysis_quality_control(request: HttpRequest, accession: str):
     """
     quality_control = selectors.analysis_json(user=request.user, accession=accession, field="quality_control")
     if quality_control is None:
-        raise Http404(f"Analysis {accession} has no quality control yet")
+        raise NotFound(f"Analysis {accession} has no quality control yet")
     return quality_control
 
 

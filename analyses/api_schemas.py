@@ -40,10 +40,6 @@ def validate_lineage(lineage: str) -> str:
 Lineage = Annotated[str, AfterValidator(validate_lineage)]
 
 
-class ErrorOut(Schema):
-    detail: str
-
-
 # ---------------------------------------------------------------------------------------------- filters
 
 

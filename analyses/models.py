@@ -16,8 +16,8 @@ from analyses.schemas import (
     Provenance,
     QualityControl,
 )
-from emgapiv2.fields import LtreeField, SchemaJSONField
-from emgapiv2.model_mixins import ENAAccessionsMixin, PrivacyMixin, PrivacyQuerySet, TimeStampedModel
+from core.fields import LtreeField, SchemaJSONField
+from core.model_mixins import ENAAccessionsMixin, PrivacyMixin, PrivacyQuerySet, TimeStampedModel
 
 MGYS_SEQUENCE = "analyses_mgys_seq"
 MGYA_SEQUENCE = "analyses_mgya_seq"
@@ -47,6 +47,22 @@ class ExperimentType(models.TextChoices):
     METATRANSCRIPTOMIC = "METAT", "Metatranscriptomic"
     ASSEMBLY = "ASSEM", "Assembly"
     UNKNOWN = "UNKNO", "Unknown"
+
+    @classmethod
+    def for_library(cls, library_strategy: str, library_source: str) -> ExperimentType:
+        """The experiment type of an ENA run, from its library strategy and source.
+
+        AMPLICON -> AMPLI; WGS/WGA/WXS/OTHER + METAGENOMIC -> METAG; any + METATRANSCRIPTOMIC
+        (e.g. RNA-Seq) -> METAT; anything else -> UNKNO.
+        """
+        strategy, source = library_strategy.upper(), library_source.upper()
+        if strategy == "AMPLICON":
+            return cls.AMPLICON
+        if source == "METATRANSCRIPTOMIC":
+            return cls.METATRANSCRIPTOMIC
+        if source == "METAGENOMIC" and strategy in {"WGS", "WGA", "WXS", "OTHER"}:
+            return cls.METAGENOMIC
+        return cls.UNKNOWN
 
 
 class Biome(models.Model):

@@ -20,7 +20,7 @@ from analyses.schemas import (
     QualityControl,
     SlurmJobRecord,
 )
-from emgapiv2.fields import SchemaJSONField
+from core.fields import SchemaJSONField
 
 
 def _flag(flag: AnalysisStatusFlag, message: str | None = None) -> dict:

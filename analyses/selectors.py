@@ -8,7 +8,7 @@ Rules followed here:
 * Every list is ordered by a unique key, so pages are stable.
 * Privacy: rows are filtered with :meth:`PrivacyQuerySet.visible_to`; rows that hang off a study are
   also hidden when their study is. Something invisible is reported exactly like something missing
-  (``Http404``), never as forbidden.
+  (``NotFound``, a 404), never as forbidden.
 * Accessions are checked with :mod:`ena.accessions` before any query: a malformed one raises
   :class:`ena.accessions.InvalidAccessionError` (a 400 in the API).
 """
@@ -19,9 +19,9 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import BooleanField, ExpressionWrapper, F, Func, IntegerField, Prefetch, Q, QuerySet
-from django.http import Http404
 
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
+from core.errors import NotFound
 from ena.accessions import (
     RUN_KINDS,
     SAMPLE_KINDS,
@@ -103,11 +103,11 @@ def biome_get(*, lineage: str) -> Biome:
     """The biome with exactly this lineage, with ``children`` (the biomes directly below it) attached.
 
     :param lineage: e.g. ``root:Environmental:Aquatic:Marine``
-    :raises Http404: when there is no such biome
+    :raises NotFound: when there is no such biome
     """
     biome = Biome.objects.filter(lineage=lineage).first()
     if biome is None:
-        raise Http404(f"No biome with lineage {lineage!r}")
+        raise NotFound(f"No biome with lineage {lineage!r}")
     biome.children = list(
         Biome.objects.filter(path__descendant_of=biome.path, lineage__regex=rf"^[^:]+(:[^:]+){{{biome.depth}}}$")
         .only("id", "biome_name", "lineage")
@@ -145,7 +145,7 @@ def study_get(*, user: Any, accession: str) -> Study:
     :param user: the requesting user
     :param accession: ``MGYS00000001``, ``PRJEB1234`` or ``ERP001234``
     :raises InvalidAccessionError: when ``accession`` is none of those kinds
-    :raises Http404: when no study the user may see has it
+    :raises NotFound: when no study the user may see has it
     """
     kind = validate_accession(
         accession, STUDY_KINDS | {AccessionKind.MGNIFY_STUDY}, expected="study (MGYS/PRJ*/ERP/SRP/DRP)"
@@ -156,7 +156,7 @@ def study_get(*, user: Any, accession: str) -> Study:
     else:
         study = studies.by_accession(accession).order_by("id").first()
     if study is None:
-        raise Http404(f"No study {accession}")
+        raise NotFound(f"No study {accession}")
     return study
 
 
@@ -201,7 +201,7 @@ def sample_get(*, user: Any, accession: str) -> Sample:
     :param user: the requesting user
     :param accession: e.g. ``SAMEA1234567`` or ``ERS1234567``
     :raises InvalidAccessionError: for a malformed or non-sample accession
-    :raises Http404: when no sample the user may see has it
+    :raises NotFound: when no sample the user may see has it
     """
     validate_accession(accession, SAMPLE_KINDS, expected="ENA sample (SAM*/ERS/SRS/DRS)")
     sample = (
@@ -212,7 +212,7 @@ def sample_get(*, user: Any, accession: str) -> Sample:
         .first()
     )
     if sample is None:
-        raise Http404(f"No sample {accession}")
+        raise NotFound(f"No sample {accession}")
     sample.title = sample.ena_sample.title
     sample.scientific_name = sample.ena_sample.scientific_name
     sample.tax_id = sample.ena_sample.tax_id
@@ -263,7 +263,7 @@ def run_get(*, user: Any, accession: str) -> Run:
     :param user: the requesting user
     :param accession: e.g. ``ERR1234567``
     :raises InvalidAccessionError: for a malformed or non-run accession
-    :raises Http404: when no run the user may see has it
+    :raises NotFound: when no run the user may see has it
     """
     validate_accession(accession, RUN_KINDS, expected="ENA run (ERR/SRR/DRR)")
     run = (
@@ -275,7 +275,7 @@ def run_get(*, user: Any, accession: str) -> Run:
         .first()
     )
     if run is None:
-        raise Http404(f"No run {accession}")
+        raise NotFound(f"No run {accession}")
     for field in (
         "experiment_accession",
         "library_strategy",
@@ -324,7 +324,7 @@ def assembly_get(*, user: Any, id_or_accession: str) -> Assembly:
     :param user: the requesting user
     :param id_or_accession: ``42``, ``ERZ1234567`` or ``GCA_000000001.1``
     :raises InvalidAccessionError: when it is neither a positive integer nor an assembly accession
-    :raises Http404: when no assembly the user may see has it
+    :raises NotFound: when no assembly the user may see has it
     """
     assemblies = (
         Assembly.objects.visible_to(user)
@@ -343,7 +343,7 @@ def assembly_get(*, user: Any, id_or_accession: str) -> Assembly:
         else:
             raise InvalidAccessionError(id_or_accession, "assembly (a numeric id, ERZ/SRZ/DRZ or GCA_)")
     if assembly is None:
-        raise Http404(f"No assembly {id_or_accession}")
+        raise NotFound(f"No assembly {id_or_accession}")
     return assembly
 
 
@@ -414,7 +414,7 @@ def analysis_get(*, user: Any, accession: str) -> Analysis:
     :param user: the requesting user
     :param accession: e.g. ``MGYA00000001``
     :raises InvalidAccessionError: for a malformed accession
-    :raises Http404: when no analysis the user may see has it
+    :raises NotFound: when no analysis the user may see has it
     """
     analysis = (
         _visible_analyses(user, accession)
@@ -428,7 +428,7 @@ def analysis_get(*, user: Any, accession: str) -> Analysis:
         .first()
     )
     if analysis is None:
-        raise Http404(f"No analysis {accession}")
+        raise NotFound(f"No analysis {accession}")
     return analysis
 
 
@@ -439,11 +439,11 @@ def analysis_json(*, user: Any, accession: str, field: str) -> Any:
     :param accession: e.g. ``MGYA00000001``
     :param field: one of :data:`ANALYSIS_JSON_COLUMNS`
     :raises InvalidAccessionError: for a malformed accession
-    :raises Http404: when no analysis the user may see has it
+    :raises NotFound: when no analysis the user may see has it
     """
     if field not in ANALYSIS_JSON_COLUMNS:
         raise ValueError(f"{field!r} is not a JSON column of Analysis")
     rows = list(_visible_analyses(user, accession).values_list(field, flat=True)[:1])
     if not rows:
-        raise Http404(f"No analysis {accession}")
+        raise NotFound(f"No analysis {accession}")
     return rows[0]

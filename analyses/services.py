@@ -1,16 +1,18 @@
 """Small write functions for the analyses app (keyword-only, typed), used by dev data and curators' tools.
 
 Each one is idempotent: called twice with the same arguments it leaves the database as called once.
+Platform rows that mirror ENA are created only by :mod:`analyses.ena_sync`; these functions set what
+curators own (biomes) and create analyses.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from analyses.models import Analysis, Biome, Run, Sample, Study
-from ena.models import Study as ENAStudy
 
 
 def biome_ensure(*, lineage: str, biome_name: str | None = None) -> Biome:
@@ -29,33 +31,19 @@ def biome_ensure(*, lineage: str, biome_name: str | None = None) -> Biome:
     return biome
 
 
-@transaction.atomic
-def study_ensure_for_ena_study(
-    *, ena_study: ENAStudy, biome: Biome | None = None, title: str | None = None, **privacy: Any
-) -> Study:
-    """Return the (oldest) MGYS study mirroring ``ena_study``, creating it if there is none; refresh its fields.
+def study_set_biome(*, study: Study, biome: Biome | None, with_samples: bool = False) -> None:
+    """Set a study's biome (a curator-owned field), and optionally its samples'.
 
-    Its ``ena_accessions`` become the ENA study's (primary and secondary).
-
-    :param ena_study: the ENA study
-    :param biome: the study's biome
-    :param title: defaults to the ENA study's title
-    :param privacy: ``is_private`` and/or ``webin_submitter``; default: copied from the ENA study
+    :param study: the MGYS study
+    :param biome: the biome, or None to clear it
+    :param with_samples: also set the biome of every sample of the study
     """
-    fields = {
-        "ena_accessions": list(ena_study.ena_accessions or [ena_study.accession]),
-        "biome": biome,
-        "title": title if title is not None else ena_study.title,
-        "is_private": privacy.get("is_private", ena_study.is_private),
-        "webin_submitter": privacy.get("webin_submitter", ena_study.webin_submitter),
-    }
-    study = Study.objects.select_for_update().filter(ena_study=ena_study).order_by("id").first()
-    if study is None:
-        return Study.objects.create(ena_study=ena_study, **fields)
-    for name, value in fields.items():
-        setattr(study, name, value)
-    study.save()
-    return study
+    now = timezone.now()
+    Study.objects.filter(pk=study.pk).exclude(biome=biome).update(biome=biome, updated_at=now)
+    study.biome = biome
+    if with_samples:
+        samples: QuerySet[Sample] = Sample.objects.filter(studies=study)
+        samples.exclude(biome=biome).update(biome=biome, updated_at=now)
 
 
 def analysis_ensure_for_run(
@@ -82,12 +70,3 @@ def analysis_ensure_for_run(
         run=run, pipeline_name=pipeline_name, pipeline_version=pipeline_version, is_superseded=False, defaults=values
     )
     return analysis
-
-
-def sample_link_studies(*, sample: Sample, studies: list[Study]) -> None:
-    """Add ``sample`` to ``studies`` (no-op for links that exist).
-
-    :param sample: the sample
-    :param studies: the studies it belongs to
-    """
-    sample.studies.add(*studies)

@@ -1,6 +1,6 @@
 """Benchmark: importing a large ENA study (>= 20,000 runs) from the local mirror.
 
-Compares, over the same fetched rows, the project's bulk import (:func:`ena.services.store_study_bundle`)
+Compares, over the same fetched rows, the project's bulk import (:func:`analyses.ena_sync.store_and_sync`)
 with a naive import that ``save()``s one row at a time. Both imports start from the same fetch
 (:meth:`ENAPortalClient.fetch_study_bundle`, the project's client: paged, rate-limited at
 ``requests_per_second=5`` with its burst, as in production), which is timed on its own row; the
@@ -38,16 +38,17 @@ django.setup()
 
 from django.db import transaction  # noqa: E402
 
+from analyses.ena_sync import import_ena_study, store_and_sync  # noqa: E402
+from analyses.models import ExperimentType  # noqa: E402
 from analyses.models import Run as PlatformRun  # noqa: E402
 from analyses.models import Sample as PlatformSample  # noqa: E402
 from analyses.models import Study as PlatformStudy  # noqa: E402
-from emgapiv2.config import ENAConfig, WebinConfig  # noqa: E402
-from ena.mirror.generator import LARGE_STUDY_ACCESSION, large_study_record  # noqa: E402
-from ena.mirror.server import run_mirror_in_thread  # noqa: E402
+from core.config import ENAConfig, WebinConfig  # noqa: E402
+from devtools.ena_mirror.generator import LARGE_STUDY_ACCESSION, large_study_record  # noqa: E402
+from devtools.ena_mirror.server import run_mirror_in_thread  # noqa: E402
 from ena.models import Run, Sample, Study  # noqa: E402
 from ena.portal import ENAPortalClient, ENAStudyBundle  # noqa: E402
 from ena.portal.ratelimit import burst_for  # noqa: E402
-from ena.services import experiment_type_for, import_ena_study, store_study_bundle  # noqa: E402
 
 #: The production default rate (EMG_CONFIG.ena.requests_per_second); the mirror's own config says 1000.
 REQUESTS_PER_SECOND = 5.0
@@ -119,7 +120,7 @@ def naive_import(bundle: ENAStudyBundle) -> None:
             ena_run=run,
             study=mgys,
             sample=platform_samples[r.sample_accession],
-            experiment_type=experiment_type_for(r.library_strategy, r.library_source),
+            experiment_type=ExperimentType.for_library(r.library_strategy, r.library_source),
             instrument_platform=r.instrument_platform,
             instrument_model=r.instrument_model,
             ena_accessions=r.all_accessions,
@@ -178,12 +179,12 @@ def main() -> int:
         requests, waited = fetches[0][2], statistics.median(f[3] for f in fetches)
         rows = len(bundle.samples) + len(bundle.runs)
 
-        bulk = statistics.median(timed(lambda: store_study_bundle(bundle=bundle)) for _ in range(args.repeat))
+        bulk = statistics.median(timed(lambda: store_and_sync(bundle=bundle)) for _ in range(args.repeat))
 
         def reimport() -> None:
-            store_study_bundle(bundle=bundle)
+            store_and_sync(bundle=bundle)
             started = time.perf_counter()
-            summary = store_study_bundle(bundle=bundle)
+            summary = store_and_sync(bundle=bundle)
             assert summary.writes == 0, summary
             reimport.seconds = time.perf_counter() - started  # type: ignore[attr-defined]
 
@@ -207,7 +208,7 @@ def main() -> int:
         rows,
         [
             ("fetch (shared by both imports)", fetch_seconds, 0.0),
-            ("bulk write (store_study_bundle)", bulk, naive),
+            ("bulk write (store_and_sync)", bulk, naive),
             ("naive write (save() per row)", naive, naive),
             ("bulk re-import, unchanged (0 writes)", unchanged, naive),
             ("bulk import end to end (fetch + bulk write)", bulk_total, naive_total),

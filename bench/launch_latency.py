@@ -28,9 +28,9 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
+from devtools.ena_mirror.server import run_mirror_in_thread
 from emgapiv2.database import parse_database_url
-from ena.mirror.generator import SYNTHETIC_STUDY_ACCESSION
-from ena.mirror.server import run_mirror_in_thread
 from workflows.prefect_utils.local_server import free_port, local_prefect
 
 ROOT = Path(__file__).resolve().parent.parent

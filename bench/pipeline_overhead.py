@@ -33,8 +33,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work areas")
     args = parser.parse_args()
 
-    from ena.mirror.generator import generate_synthetic_study
-    from ena.mirror.layout import fastq_dir
+    from devtools.ena_mirror.generator import generate_synthetic_study
+    from devtools.ena_mirror.layout import fastq_dir
     from workflows.pipelines import PipelineState, RunInputs, SnakemakeLauncher, WorkArea, get_pipeline
     from workflows.slurm import SlurmClient
 

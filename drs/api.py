@@ -9,16 +9,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Query, Schema
-from ninja.errors import ValidationError as NinjaValidationError
 
+from core.api import add_error_handlers, http_status_for
+from core.errors import DomainError, NotFound, TooLarge
 from drs import selectors
-from drs.permissions import DrsError, check_readable, request_user
+from drs.permissions import check_readable, request_user
 from drs.signing import sign
 
 DRS_SPEC_VERSION = "1.5.0"
 MAX_BULK_REQUEST_LENGTH = 1000
+REALM = "drs"
 
 drs_api = NinjaAPI(
     title="GA4GH Data Repository Service",
@@ -29,30 +31,20 @@ drs_api = NinjaAPI(
 )
 
 
+def spec_error_body(status_code: int, msg: str) -> dict[str, Any]:
+    """The spec's ``Error`` body."""
+    return {"msg": msg, "status_code": status_code}
+
+
 def error_response(status_code: int, msg: str) -> JsonResponse:
-    """The spec's ``Error`` body; a 401 also says how to authenticate."""
-    response = JsonResponse({"msg": msg, "status_code": status_code}, status=status_code)
+    """The spec's ``Error`` response, for the file view (a plain Django view); a 401 says how to authenticate."""
+    response = JsonResponse(spec_error_body(status_code, msg), status=status_code)
     if status_code == 401:
-        response["WWW-Authenticate"] = 'Basic realm="drs"'
+        response["WWW-Authenticate"] = f'Basic realm="{REALM}"'
     return response
 
 
-@drs_api.exception_handler(DrsError)
-def drs_error(request: HttpRequest, exc: DrsError) -> HttpResponse:
-    return error_response(exc.status_code, exc.msg)
-
-
-@drs_api.exception_handler(NinjaValidationError)
-def bad_request(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
-    details = "; ".join(
-        f"{'.'.join(str(part) for part in error.get('loc', []))}: {error.get('msg')}" for error in exc.errors
-    )
-    return error_response(400, f"Malformed request: {details}")
-
-
-@drs_api.exception_handler(Http404)
-def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(404, str(exc) or "Not found")
+add_error_handlers(drs_api, body=spec_error_body, validation_status=400, realm=REALM)
 
 
 class ExpandQuery(Schema):
@@ -72,7 +64,7 @@ class BulkObjectBody(Schema):
 def readable_object(request: HttpRequest, object_id: str):
     obj = selectors.get_object(object_id)
     if obj is None:
-        raise DrsError(404, f"No DRS object with id {object_id}")
+        raise NotFound(f"No DRS object with id {object_id}")
     check_readable(obj, request_user(request))
     return obj
 
@@ -113,7 +105,7 @@ def post_object(request: HttpRequest, object_id: str, body: PostObjectBody) -> H
 def bulk_objects(request: HttpRequest, body: BulkObjectBody, query: Query[ExpandQuery]) -> HttpResponse:
     requested = list(dict.fromkeys(body.bulk_object_ids))
     if len(requested) > MAX_BULK_REQUEST_LENGTH:
-        raise DrsError(413, f"At most {MAX_BULK_REQUEST_LENGTH} object ids per request; got {len(requested)}")
+        raise TooLarge(f"At most {MAX_BULK_REQUEST_LENGTH} object ids per request; got {len(requested)}")
     user = request_user(request)
     found = selectors.get_objects(requested)
     resolved: list[dict[str, Any]] = []
@@ -122,10 +114,10 @@ def bulk_objects(request: HttpRequest, body: BulkObjectBody, query: Query[Expand
         obj = found.get(object_id)
         try:
             if obj is None:
-                raise DrsError(404, "not found")
+                raise NotFound("not found")
             check_readable(obj, user)
-        except DrsError as error:
-            unresolved.setdefault(error.status_code, []).append(object_id)
+        except DomainError as error:
+            unresolved.setdefault(http_status_for(error), []).append(object_id)
             continue
         resolved.append(selectors.drs_object(obj, expand=query.expand))
     return JsonResponse(
@@ -149,6 +141,6 @@ def bulk_objects(request: HttpRequest, body: BulkObjectBody, query: Query[Expand
 def access_url(request: HttpRequest, object_id: str, access_id: str) -> HttpResponse:
     obj = readable_object(request, object_id)
     if obj.is_bundle or access_id != selectors.HTTPS_ACCESS_ID:
-        raise DrsError(404, f"DRS object {object_id} has no access method with access_id {access_id!r}")
+        raise NotFound(f"DRS object {object_id} has no access method with access_id {access_id!r}")
     signed = sign(obj.id) if obj.is_private else None
     return JsonResponse({"url": selectors.file_url(obj.id, signed)})

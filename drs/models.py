@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from emgapiv2.model_mixins import PrivacyMixin, PrivacyQuerySet
+from core.model_mixins import PrivacyMixin, PrivacyQuerySet
 
 BLOB_ID_PREFIX = "sha256-"
 

@@ -8,16 +8,8 @@ import binascii
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
 
+from core.errors import AuthenticationRequired, PermissionDenied
 from drs.models import DrsObject
-
-
-class DrsError(Exception):
-    """An error the DRS endpoints answer with the spec's ``Error`` body ``{msg, status_code}``."""
-
-    def __init__(self, status_code: int, msg: str):
-        super().__init__(msg)
-        self.status_code = status_code
-        self.msg = msg
 
 
 def request_user(request: HttpRequest):
@@ -35,10 +27,10 @@ def request_user(request: HttpRequest):
     try:
         username, _, password = base64.b64decode(credentials.strip(), validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        raise DrsError(401, "Malformed HTTP Basic credentials") from None
+        raise AuthenticationRequired("Malformed HTTP Basic credentials") from None
     authenticated = authenticate(request, username=username, password=password)
     if authenticated is None or not authenticated.is_active:
-        raise DrsError(401, "Invalid username or password")
+        raise AuthenticationRequired("Invalid username or password")
     return authenticated
 
 
@@ -48,10 +40,11 @@ def check_readable(obj: DrsObject, user) -> None:
     Anonymous callers get 401 (authenticate and retry), authenticated callers who are not allowed
     get 403 (retrying with the same identity will not help), as the DRS error model describes.
 
-    :raises DrsError: 401 or 403
+    :raises AuthenticationRequired: an anonymous caller
+    :raises PermissionDenied: an authenticated caller who is not allowed
     """
     if obj.is_visible_to(user):
         return
     if user is None or not user.is_authenticated:
-        raise DrsError(401, f"DRS object {obj.id} is private: authentication is required")
-    raise DrsError(403, f"DRS object {obj.id} is private and not readable by {user.get_username()}")
+        raise AuthenticationRequired(f"DRS object {obj.id} is private: authentication is required")
+    raise PermissionDenied(f"DRS object {obj.id} is private and not readable by {user.get_username()}")

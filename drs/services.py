@@ -1,4 +1,8 @@
-"""Functions that write DRS objects: register blobs and bundles, register an analysis' files, move storage."""
+"""Functions that write DRS objects: register blobs and bundles, move a blob's storage.
+
+Generic: DRS knows files, checksums, names, aliases and owners, not what the files are. Apps build
+on it (``analyses.publishing`` registers an analysis' result files and its bundles).
+"""
 
 from __future__ import annotations
 
@@ -7,46 +11,20 @@ import mimetypes
 import re
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.checksums import file_checksums, file_sha256
+from core.errors import InvalidInput
 from drs.models import BundleMember, DrsObject, StorageRoot, blob_id_for
 
-if TYPE_CHECKING:
-    from analyses.models import Analysis, Study
-
-CHUNK_BYTES = 1024 * 1024
 DRS_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class DrsRegistrationError(ValueError):
+class DrsRegistrationError(InvalidInput):
     """A file cannot be registered: outside the storage roots, missing, or its checksum differs."""
-
-
-@dataclass(frozen=True)
-class FileDigest:
-    size: int
-    sha256: str
-    md5: str
-
-
-def digest_file(path: Path) -> FileDigest:
-    """Size, SHA-256 and MD5 of ``path``, read once in 1 MiB chunks.
-
-    :param path: the file to read
-    """
-    sha256, md5, size = hashlib.sha256(), hashlib.md5(), 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            sha256.update(chunk)
-            md5.update(chunk)
-            size += len(chunk)
-    return FileDigest(size=size, sha256=sha256.hexdigest(), md5=md5.hexdigest())
 
 
 def drs_name(name: str) -> str:
@@ -102,7 +80,7 @@ def register_blob(
     if not path.is_file():
         raise DrsRegistrationError(f"{path} is not a file")
     root, relative_path = locate(path)
-    digest = digest_file(path)
+    digest = file_checksums(path)
     if expected_sha256 and expected_sha256.lower() != digest.sha256:
         raise DrsRegistrationError(f"{path}: SHA-256 is {digest.sha256}, expected {expected_sha256}")
     if expected_md5 and expected_md5.lower() != digest.md5:
@@ -114,7 +92,7 @@ def register_blob(
         defaults={
             "name": drs_name(name or path.name),
             "description": description,
-            "size": digest.size,
+            "size": digest.size_bytes,
             "sha256": digest.sha256,
             "md5": digest.md5,
             "mime_type": mime,
@@ -210,79 +188,6 @@ def register_bundle(
     return bundle
 
 
-def analysis_results_dir(analysis: Analysis) -> Path:
-    """Where an analysis' ``DownloadFile.relative_path`` values are relative to, by convention.
-
-    ``<EMG_CONFIG.storage.results_root>/<MGYS accession>/<MGYA accession>``.
-    """
-    return Path(settings.EMG_CONFIG.storage.results_root) / analysis.study.accession / analysis.accession
-
-
-@transaction.atomic
-def register_analysis_files(analysis: Analysis, *, results_dir: Path | None = None) -> DrsObject:
-    """Register every file in ``analysis.downloads`` as a blob, fill each ``drs_object_id``, build the bundle.
-
-    Each file's bytes must match the ``sha256`` and ``md5`` recorded in its ``DownloadFile``. The
-    analysis bundle has the analysis' accession as its DRS id and the files' aliases as member names;
-    it is private to the analysis' submitter when the analysis is private. The study's bundle is
-    rebuilt too (see ``register_study_bundle``).
-
-    :param analysis: an ``analyses.Analysis`` whose ``downloads`` are recorded
-    :param results_dir: the directory the downloads' ``relative_path`` are under;
-        default ``analysis_results_dir(analysis)``
-    :returns: the analysis bundle
-    """
-    from analyses.schemas import DownloadFile
-
-    base = results_dir or analysis_results_dir(analysis)
-    downloads = [DownloadFile.model_validate(item).model_dump(mode="json") for item in analysis.downloads or []]
-    members: list[tuple[str, DrsObject]] = []
-    for download in downloads:
-        blob = register_blob(
-            path=base / download["relative_path"],
-            name=download["alias"],
-            description=download.get("description", ""),
-            aliases=[download["alias"], f"{analysis.accession}/{download['alias']}"],
-            is_private=analysis.is_private,
-            owner=analysis.webin_submitter,
-            expected_sha256=download["sha256"],
-            expected_md5=download["md5"],
-        )
-        download["drs_object_id"] = blob.id
-        members.append((download["alias"], blob))
-    type(analysis).objects.filter(pk=analysis.pk).update(downloads=downloads, updated_at=timezone.now())
-    analysis.downloads = downloads
-    bundle = register_bundle(
-        bundle_id=analysis.accession,
-        name=analysis.accession,
-        children=members,
-        description=f"Files of analysis {analysis.accession} ({analysis.pipeline_name} {analysis.pipeline_version})",
-        is_private=analysis.is_private,
-        owner=analysis.webin_submitter,
-    )
-    register_study_bundle(analysis.study)
-    return bundle
-
-
-@transaction.atomic
-def register_study_bundle(study: Study) -> DrsObject:
-    """(Re)build the study's bundle: one nested bundle per analysis of the study that has one.
-
-    :param study: an ``analyses.Study``; its accession is the bundle's DRS id
-    """
-    accessions = list(study.analyses.filter(is_superseded=False).values_list("accession", flat=True))
-    children = list(DrsObject.objects.bundles().filter(id__in=accessions).order_by("id"))
-    return register_bundle(
-        bundle_id=study.accession,
-        name=study.accession,
-        children=[(child.id, child) for child in children],
-        description=f"Analysis results of study {study.accession}",
-        aliases=list(study.ena_accessions or []),
-        is_private=study.is_private,
-        owner=study.webin_submitter,
-    )
-
-
 @transaction.atomic
 def move_storage(obj: DrsObject, *, destination: Path) -> DrsObject:
     """Move a blob's bytes to ``destination`` and record the new location; its DRS id does not change.
@@ -302,7 +207,7 @@ def move_storage(obj: DrsObject, *, destination: Path) -> DrsObject:
         return obj
     destination.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, destination)
-    if digest_file(destination).sha256 != obj.sha256:
+    if file_sha256(destination) != obj.sha256:
         destination.unlink()
         raise DrsRegistrationError(f"copy of {obj.id} to {destination} does not match its SHA-256")
     obj.storage_root, obj.relative_path = root, relative_path

@@ -15,10 +15,12 @@ from pathlib import Path
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods
 
+from core.api import http_status_for
+from core.errors import DomainError, PermissionDenied
 from drs import selectors
 from drs.api import error_response
 from drs.models import DrsObject
-from drs.permissions import DrsError, check_readable, request_user
+from drs.permissions import check_readable, request_user
 from drs.signing import SignatureError, verify
 
 RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -81,7 +83,7 @@ def read_range(path: Path, byte_range: ByteRange) -> Iterator[bytes]:
 def authorise(request: HttpRequest, obj: DrsObject) -> None:
     """Public blobs: anyone. Private: a valid signed URL, or the owner's/an admin's own session or Basic auth.
 
-    :raises DrsError: 401/403
+    :raises AuthenticationRequired: (401) or PermissionDenied: (403)
     """
     if not obj.is_private:
         return
@@ -90,7 +92,7 @@ def authorise(request: HttpRequest, obj: DrsObject) -> None:
         try:
             verify(obj.id, expires=expires, signature=signature)
         except SignatureError as error:
-            raise DrsError(403, error.reason) from None
+            raise PermissionDenied(error.reason) from None
         return
     check_readable(obj, request_user(request))
 
@@ -112,8 +114,8 @@ def serve_file(request: HttpRequest, object_id: str) -> HttpResponse:
         return error_response(404, f"No DRS blob with id {object_id}")
     try:
         authorise(request, obj)
-    except DrsError as error:
-        return error_response(error.status_code, error.msg)
+    except DomainError as error:
+        return error_response(http_status_for(error), str(error))
     path = obj.location
     if path is None or not path.is_file():
         return error_response(404, f"The bytes of DRS object {object_id} are not in storage")

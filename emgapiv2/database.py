@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from emgapiv2.config import DatabaseConfig
+from core.config import DatabaseConfig
 
 logger = logging.getLogger(__name__)
 

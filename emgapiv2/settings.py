@@ -1,10 +1,10 @@
-"""Django settings. Everything configurable comes from ``EMG_CONFIG`` (see ``emgapiv2.config``)."""
+"""Django settings. Everything configurable comes from ``EMG_CONFIG`` (see ``core.config``)."""
 
 from __future__ import annotations
 
 import sys
 
-from emgapiv2.config import PROJECT_ROOT, load_config
+from core.config import PROJECT_ROOT, load_config
 from emgapiv2.database import DatabaseURLError, database_settings
 
 EMG_CONFIG = load_config()
@@ -24,10 +24,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "ninja",
+    # The platform's apps, lowest layer first (see README "Layout"): each imports only those above it here.
     "ena",
-    "analyses",
-    "workflows",
     "drs",
+    "analyses",
+    "workflows.ledger",
+    "workflows.automation",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from core.errors import InvalidInput
+
 
 class AccessionKind(StrEnum):
     PROJECT = "project"  # BioProject: PRJEB123
@@ -42,7 +44,7 @@ RUN_KINDS = frozenset({AccessionKind.RUN})
 ENA_KINDS = frozenset(ACCESSION_PATTERNS) - {AccessionKind.MGNIFY_STUDY, AccessionKind.MGNIFY_ANALYSIS}
 
 
-class InvalidAccessionError(ValueError):
+class InvalidAccessionError(InvalidInput):
     """An accession that is not of the expected kind. The message names the accession."""
 
     def __init__(self, accession: str, expected: str):

@@ -14,7 +14,6 @@ Plain Python (httpx), no Prefect or Django needed::
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import logging
 import os
 import time
@@ -26,14 +25,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from emgapiv2.config import ENAConfig
+from core.checksums import file_md5
+from core.config import ENAConfig
 from ena.portal.errors import ENAChecksumMismatch, ENADownloadError
 from ena.portal.types import ENARun
 from ena.schemas import FastqFile
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 1 << 20
 MAX_BACKOFF_SECONDS = 60.0
 
 
@@ -46,15 +45,6 @@ class DownloadedFile:
     md5: str
     bytes: int
     reused: bool = False
-
-
-def file_md5(path: Path, *, digest=None) -> hashlib._Hash:
-    """The md5 of ``path`` (optionally continuing ``digest``)."""
-    digest = digest or hashlib.md5()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(CHUNK_SIZE), b""):
-            digest.update(chunk)
-    return digest
 
 
 def file_name(url: str) -> str:
@@ -130,7 +120,7 @@ class Datamover:
         dest_dir.mkdir(parents=True, exist_ok=True)
         with _locked(final.with_name(final.name + ".lock")):
             if final.exists():
-                if final.stat().st_size == file.bytes and file_md5(final).hexdigest() == file.md5:
+                if final.stat().st_size == file.bytes and file_md5(final) == file.md5:
                     return DownloadedFile(final, file.url, file.md5, file.bytes, reused=True)
                 logger.warning("%s: %s does not match ENA's md5/size; downloading again", accession, final)
                 final.unlink()
@@ -193,7 +183,7 @@ class Datamover:
 
     def _verify(self, file: FastqFile, part: Path, *, accession: str) -> None:
         size = part.stat().st_size
-        md5 = file_md5(part).hexdigest() if size == file.bytes else ""
+        md5 = file_md5(part) if size == file.bytes else ""
         if size != file.bytes or md5 != file.md5:
             part.unlink(missing_ok=True)
             got = f"md5 {md5}" if md5 else f"{size} bytes"

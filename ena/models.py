@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
-from emgapiv2.fields import SchemaJSONField
-from emgapiv2.model_mixins import ENAAccessionsMixin, PrivacyMixin, TimeStampedModel
+from core.fields import SchemaJSONField
+from core.model_mixins import ENAAccessionsMixin, PrivacyMixin, TimeStampedModel
 from ena.schemas import FASTQ_FILES_SCHEMA
 
 

@@ -19,7 +19,7 @@ step "Slurm cluster"
 step "Local ENA mirror on 127.0.0.1:8765"
 # Restarted every time: it serves what is on disk now (regenerated when the generator changes).
 bash scripts/daemon.sh stop ena-mirror >/dev/null
-bash scripts/daemon.sh start ena-mirror -- $PY -m ena.mirror serve --port 8765
+bash scripts/daemon.sh start ena-mirror -- $PY -m devtools.ena_mirror serve --port 8765
 bash scripts/wait-http.sh "http://127.0.0.1:8765/ena/portal/api/search?result=study&query=study_accession=%22$DEMO_STUDY%22&format=json" 120 "ENA mirror"
 
 step "Prefect server, flows and a worker in the pool 'slurm'"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emgapiv2.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:

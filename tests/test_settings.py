@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from emgapiv2.config import PROJECT_ROOT, EMGConfig, load_config
+from core.config import PROJECT_ROOT, EMGConfig, load_config
 
 
 def test_nested_settings_from_environment(monkeypatch):

@@ -1,40 +1,47 @@
 """Carry one analysis from reads to stored results: plain library code that the flows call from tasks.
 
 Steps: fetch the run's FASTQ files (md5-checked) into the analysis' work area, launch the pipeline
-on Slurm, follow it while recording its Slurm jobs on the Analysis, then parse the outputs, publish
-the result files under the results root, register them as DRS objects and store the results.
-Every failure ends as a FAILED analysis with the step and the message; nothing here raises for a
-failure of the analysis itself, so one bad run never stops a study.
+on Slurm with the launcher of its engine, follow it while recording its Slurm jobs on the Analysis,
+then parse the outputs and publish them (``analyses.publishing``: files, DRS objects and results in
+one transaction).
+
+Failures of the analysis are handled here and only here: any error of a step ends as a FAILED
+analysis with the step and the message (:func:`run_analysis` returns it; it does not raise), so
+one bad run never stops a study.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
-
-from django.conf import settings
 
 from analyses import recording
 from analyses.models import Analysis
-from analyses.schemas import DownloadFile, Provenance
+from analyses.publishing import publish_analysis
+from analyses.schemas import Provenance
+from core.errors import DomainError
 from ena.datamover import Datamover
 from ena.portal.errors import ENAError
 from ena.schemas import FastqFile
-from workflows.pipelines.definition import PipelineDefinition, RunInputs
-from workflows.pipelines.launchers.base import Launcher, LaunchHandle, PipelineProgress, PipelineState
+from workflows.pipelines.definition import PipelineDefinition, PipelineParameters, RunInputs
+from workflows.pipelines.launchers.base import Launcher
+from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState
+from workflows.pipelines.launchers.records import LaunchHandle
 from workflows.pipelines.workarea import WorkArea
-from workflows.slurm import SlurmUnavailableError
+from workflows.slurm import SlurmError, SlurmUnavailableError
 
 logger = logging.getLogger(__name__)
 
 FETCH_STEP = "fetch_reads"
-PARSE_STEP = "parse_outputs"
+LAUNCH_STEP = "launch"
+PIPELINE_STEP = "pipeline"
+PUBLISH_STEP = "publish_results"
 READS_DIR = "reads"
+#: Errors whose message says it all (the others are reported with their type).
+EXPLAINED_ERRORS = (ENAError, SlurmError, DomainError, TimeoutError)
 
 
 class Outcome(StrEnum):
@@ -62,20 +69,6 @@ def fetch_reads(*, analysis: Analysis, work_area: WorkArea, datamover: Datamover
     checksums = {file.path.name: file.md5 for file in downloaded}
     recording.mark_reads_fetched(analysis=analysis, checksums=checksums)
     return RunInputs(fastq=[file.path for file in downloaded]), checksums
-
-
-def publish_results(*, analysis: Analysis, work_area: WorkArea, downloads: list[DownloadFile]) -> Path:
-    """Copy the files users download out of the work area into ``<results root>/<MGYS>/<MGYA>/``.
-
-    The work area may be cleaned afterwards; the published copy is what DRS serves.
-    """
-    destination = Path(settings.EMG_CONFIG.storage.results_root) / analysis.study.accession / analysis.accession
-    for download in downloads:
-        source = work_area.results_dir / download.relative_path
-        target = destination / download.relative_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
-    return destination
 
 
 def follow(
@@ -113,7 +106,7 @@ def launch_with_retries(
     pipeline: PipelineDefinition,
     *,
     inputs: RunInputs,
-    params,
+    params: PipelineParameters,
     work_area: WorkArea,
     attempts: int = 4,
     first_delay_seconds: float = 2.0,
@@ -147,6 +140,20 @@ def _failed(analysis: Analysis, step: str | None, message: str) -> AnalysisOutco
     )
 
 
+def describe(error: Exception) -> str:
+    """An error as a failure message: its own words when it is one of ours, else with its type."""
+    if isinstance(error, EXPLAINED_ERRORS):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def pipeline_failure_message(progress: PipelineProgress) -> str:
+    message = progress.error_message or f"pipeline {progress.state}"
+    if progress.log_tail:
+        message = f"{message}\n--- log tail ---\n{progress.log_tail}"
+    return message
+
+
 def run_analysis(
     *,
     analysis: Analysis,
@@ -157,69 +164,59 @@ def run_analysis(
     timeout_seconds: float = 6 * 3600,
     flow_run_id: str | None = None,
     heartbeat: Callable[[], None] | None = None,
-    register_files: Callable[[Analysis, Path], object] | None = None,
 ) -> AnalysisOutcome:
     """Run ``pipeline`` for one analysis and record everything on it; see the module docstring.
 
     :param analysis: an analysis of a run (its ``run.ena_run`` lists the FASTQ files)
     :param pipeline: the pipeline definition (name and version must match the analysis)
-    :param launcher: the engine's launcher (Snakemake or Nextflow) with its Slurm client
+    :param launcher: the launcher of the pipeline's engine (``workflows.pipelines.launcher_for``)
     :param datamover: downloads the reads
     :param params: pipeline parameters; None for the defaults
     :param flow_run_id: the Prefect flow run doing this, for provenance
     :param heartbeat: called while the pipeline runs
-    :param register_files: registers published files as DRS objects ``(analysis, results_dir)``
+    :return: COMPLETED, or FAILED with the step and the message (already recorded on the analysis)
     """
     work_area = WorkArea.for_analysis(analysis.accession)
+    step = FETCH_STEP
     try:
         inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
-    except ENAError as error:
-        return _failed(analysis, FETCH_STEP, str(error))
-
-    typed_params = pipeline.validate_parameters(params)
-    handle = launch_with_retries(launcher, pipeline, inputs=inputs, params=typed_params, work_area=work_area)
-    recording.mark_started(
-        analysis=analysis,
-        provenance=Provenance(
-            pipeline_name=pipeline.name,
-            pipeline_version=pipeline.version,
-            parameters=typed_params.model_dump(mode="json"),
-            parameters_hash=typed_params.sha256(),
-            input_checksums=checksums,
-            work_dir=str(work_area.root),
-            prefect_flow_run_id=flow_run_id,
-        ),
-    )
-    try:
+        step = LAUNCH_STEP
+        typed_params = pipeline.validate_parameters(params)
+        handle = launch_with_retries(launcher, pipeline, inputs=inputs, params=typed_params, work_area=work_area)
+        recording.mark_started(
+            analysis=analysis,
+            provenance=Provenance(
+                pipeline_name=pipeline.name,
+                pipeline_version=pipeline.version,
+                parameters=typed_params.model_dump(mode="json"),
+                parameters_hash=typed_params.sha256(),
+                input_checksums=checksums,
+                work_dir=str(work_area.root),
+                prefect_flow_run_id=flow_run_id,
+            ),
+        )
+        step = PIPELINE_STEP
         progress = follow(
             analysis=analysis, launcher=launcher, handle=handle, timeout_seconds=timeout_seconds, heartbeat=heartbeat
         )
-    except TimeoutError as error:
-        return _failed(analysis, None, str(error))
-    if progress.state != PipelineState.COMPLETED:
-        message = progress.error_message or f"pipeline {progress.state}"
-        if progress.log_tail:
-            message = f"{message}\n--- log tail ---\n{progress.log_tail}"
-        return _failed(analysis, progress.failed_step, message)
-
-    try:
+        if progress.state != PipelineState.COMPLETED:
+            return _failed(analysis, progress.failed_step or PIPELINE_STEP, pipeline_failure_message(progress))
+        step = PUBLISH_STEP
         outputs = pipeline.parse_outputs(work_area, analysis_accession=analysis.accession)
-        results_dir = publish_results(analysis=analysis, work_area=work_area, downloads=outputs.downloads)
-        provenance = outputs.provenance.model_copy(
-            update={"prefect_flow_run_id": flow_run_id, "slurm_jobs": progress.slurm_job_records()}
-        )
-        recording.store_results(
+        publish_analysis(
             analysis=analysis,
+            source_dir=work_area.results_dir,
             quality_control=outputs.quality_control,
             results=outputs.results,
             downloads=outputs.downloads,
-            provenance=provenance,
+            provenance=outputs.provenance.model_copy(
+                update={"prefect_flow_run_id": flow_run_id, "slurm_jobs": progress.slurm_job_records()}
+            ),
         )
-        if register_files is not None:
-            register_files(analysis, results_dir)
-    except Exception as error:  # a parse or publish failure is this analysis' failure, not the study's
-        logger.exception("%s: could not record results", analysis.accession)
-        return _failed(analysis, PARSE_STEP, f"{type(error).__name__}: {error}")
+    except Exception as error:  # this analysis' failure, not the study's
+        if not isinstance(error, EXPLAINED_ERRORS):
+            logger.exception("%s: unexpected error at %s", analysis.accession, step)
+        return _failed(analysis, step, describe(error))
     work_area.finish()
     return AnalysisOutcome(
         accession=analysis.accession, run_accession=analysis.run.ena_run.accession, outcome=Outcome.COMPLETED

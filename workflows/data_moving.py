@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     """Array task entry point: download run ``$SLURM_ARRAY_TASK_ID`` of the manifest, verified."""
     import os
 
-    from emgapiv2.config import EMGConfig
+    from core.config import EMGConfig
     from ena.datamover import download_run_fastqs
     from ena.portal.errors import ENAError
 

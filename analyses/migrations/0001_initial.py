@@ -4,7 +4,7 @@ import django.contrib.postgres.fields
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
 import django.db.models.deletion
-import emgapiv2.fields
+import core.fields
 from django.contrib.postgres.operations import CreateExtension, TrigramExtension
 from django.db import migrations, models
 
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('biome_name', models.CharField(max_length=255)),
                 ('lineage', models.CharField(max_length=1024, unique=True)),
-                ('path', models.GeneratedField(db_persist=True, expression=models.Func(models.Func(models.Func(models.F('lineage'), models.Value('[^A-Za-z0-9_:]+'), models.Value('_'), models.Value('g'), function='regexp_replace'), models.Value(':'), models.Value('.'), function='replace'), function='text2ltree'), output_field=emgapiv2.fields.LtreeField())),
+                ('path', models.GeneratedField(db_persist=True, expression=models.Func(models.Func(models.Func(models.F('lineage'), models.Value('[^A-Za-z0-9_:]+'), models.Value('_'), models.Value('g'), function='regexp_replace'), models.Value(':'), models.Value('.'), function='replace'), function='text2ltree'), output_field=core.fields.LtreeField())),
             ],
             options={
                 'ordering': ['lineage'],

@@ -1,7 +1,7 @@
 """The ENA Portal API client: httpx, explicit fields, paging, retries with backoff, a rate limit.
 
 Plain Python (no Prefect, no Django needed): pass an ``ENAConfig`` (and a ``WebinConfig`` for private
-data), or call :meth:`ENAPortalClient.from_settings` inside Django to use ``settings.EMG_CONFIG``.
+data), or call :meth:`ENAPortalClient.from_settings` to use ``EMG_CONFIG``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from emgapiv2.config import ENAConfig, WebinConfig
-from emgapiv2.gc_pause import gc_paused
+from core.config import ENAConfig, WebinConfig, current_config
+from core.gc_pause import gc_paused
 from ena.accessions import AccessionKind, validate_run_accession, validate_study_accession
 from ena.portal.errors import (
     ENAAccessionNotFound,
@@ -49,17 +49,8 @@ PageProgress = Callable[[str, int], None]
 
 
 def default_configs() -> tuple[ENAConfig, WebinConfig]:
-    """``EMG_CONFIG.ena`` and ``.webin`` from Django settings when configured, else from the environment."""
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            return settings.EMG_CONFIG.ena, settings.EMG_CONFIG.webin
-    except ImportError:  # pragma: no cover - Django is always installed here
-        pass
-    from emgapiv2.config import EMGConfig
-
-    config = EMGConfig()
+    """``EMG_CONFIG.ena`` and ``.webin``: Django's when configured, else read from the environment."""
+    config = current_config()
     return config.ena, config.webin
 
 
@@ -127,10 +118,8 @@ class ENAPortalClient:
 
     @classmethod
     def from_settings(cls, *, authenticated: bool = False) -> ENAPortalClient:
-        """A client configured from ``django.conf.settings.EMG_CONFIG``."""
-        from django.conf import settings
-
-        return cls(settings.EMG_CONFIG.ena, settings.EMG_CONFIG.webin, authenticated=authenticated)
+        """A client configured from ``EMG_CONFIG`` (see :func:`default_configs`)."""
+        return cls(*default_configs(), authenticated=authenticated)
 
     def close(self) -> None:
         self._http.close()

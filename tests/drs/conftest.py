@@ -18,7 +18,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from analyses.models import Analysis, Run, Sample, Study
-from emgapiv2.config import StorageConfig
+from core.config import StorageConfig
 from ena.models import Run as ENARun
 from ena.models import Sample as ENASample
 from ena.models import Study as ENAStudy

@@ -9,9 +9,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
+from analyses.publishing import register_analysis_files
 from drs import services
 from drs.models import DrsObject
-from drs.services import DrsRegistrationError, register_analysis_files, register_blob
+from drs.services import DrsRegistrationError, register_blob
 from tests.drs.conftest import OWNER, assert_response_valid, assert_rfc3339, assert_valid, make_analysis, write_file
 
 BASE = "/ga4gh/drs/v1"

@@ -12,8 +12,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from analyses.exports import COLLECTIONS, LATEST_BUNDLE_ID, ExportImportError, export_collections, import_collections
 from analyses.models import Analysis, Assembly, Run, Sample, Study
-from drs.exports import COLLECTIONS, LATEST_BUNDLE_ID, ExportImportError, export_collections, import_collections
 from drs.models import DrsObject
 from tests.drs.conftest import assert_response_valid
 

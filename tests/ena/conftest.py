@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from emgapiv2.config import ENAConfig, WebinConfig
-from ena.mirror.generator import StudyRecord, ensure_mirror_data, large_study_record
-from ena.mirror.server import MirrorHandle, run_mirror_in_thread
+from core.config import ENAConfig, WebinConfig
+from devtools.ena_mirror.generator import StudyRecord, ensure_mirror_data, large_study_record
+from devtools.ena_mirror.server import MirrorHandle, run_mirror_in_thread
 from ena.portal import ENAPortalClient
 
 PAGING_STUDY_RUNS = 2_500

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devtools.ena_mirror.layout import fastq_dir
 from ena.accessions import (
     ACCESSION_PATTERNS,
     ENA_KINDS,
@@ -17,7 +18,6 @@ from ena.accessions import (
     validate_sample_accession,
     validate_study_accession,
 )
-from ena.mirror.layout import fastq_dir
 
 # ASCII-only generators for each kind (the patterns' own language, digits open-ended).
 DIGITS = st.text(alphabet="0123456789", min_size=6, max_size=14)

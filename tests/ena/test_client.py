@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from pydantic import SecretStr
 
-from emgapiv2.config import WebinConfig
+from core.config import WebinConfig
+from devtools.ena_mirror.generator import LARGE_STUDY_ACCESSION, SYNTHETIC_STUDY_ACCESSION
 from ena.accessions import InvalidAccessionError
-from ena.mirror.generator import LARGE_STUDY_ACCESSION, SYNTHETIC_STUDY_ACCESSION
 from ena.portal import (
     ENAAccessionNotFound,
     ENAAuthenticationError,

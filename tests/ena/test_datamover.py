@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
+from devtools.ena_mirror.faults import FaultRule
 from ena.datamover import Datamover, download_run_fastqs
-from ena.mirror.faults import FaultRule
 from ena.portal import ENAChecksumMismatch, ENADownloadError
 
 

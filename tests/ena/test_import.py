@@ -1,4 +1,4 @@
-"""Importing studies from the mirror into the database (ena.services.import_ena_study)."""
+"""Importing studies from the mirror into the database (analyses.ena_sync.import_ena_study)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from django.core.management import CommandError, call_command
 from django.db import DataError, connection
 from django.test.utils import CaptureQueriesContext
 
+from analyses.ena_sync import import_ena_study
 from analyses.models import ExperimentType
 from analyses.models import Run as PlatformRun
 from analyses.models import Sample as PlatformSample
 from analyses.models import Study as PlatformStudy
-from ena.mirror.generator import AMPLICON_STUDY_ACCESSION, LARGE_STUDY_ACCESSION, SYNTHETIC_STUDY_ACCESSION
+from devtools.ena_mirror.generator import AMPLICON_STUDY_ACCESSION, LARGE_STUDY_ACCESSION, SYNTHETIC_STUDY_ACCESSION
 from ena.models import Run, Sample, Study
 from ena.portal import ENATooManyRetries
-from ena.services import experiment_type_for, import_ena_study
 from tests.ena.conftest import PAGING_STUDY_RUNS
 
 MODELS = (Study, Sample, Run, PlatformStudy, PlatformSample, PlatformRun, PlatformSample.studies.through)
@@ -80,7 +80,7 @@ def test_amplicon_runs_get_their_experiment_type(ena_client):
     ],
 )
 def test_experiment_type_rules(strategy, source, expected):
-    assert experiment_type_for(strategy, source) == expected
+    assert ExperimentType.for_library(strategy, source) == expected
 
 
 def test_second_import_of_an_unchanged_study_writes_nothing(ena_client):

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ena.mirror.generator import (
+from devtools.ena_mirror.generator import (
     GENERATOR_VERSION,
     GENOME_SPECS,
     PLANTED_FAMILY_COPIES,
@@ -25,8 +25,8 @@ from ena.mirror.generator import (
     study_path,
     synthetic_genomes,
 )
-from ena.mirror.simulate import STOP_CODONS, reverse_complement
-from workflows.pipelines.raw_reads.profiles.families import FAMILIES, family_alignments
+from devtools.ena_mirror.simulate import STOP_CODONS, reverse_complement
+from devtools.profile_families import FAMILIES, family_alignments
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "workflows/pipelines/raw_reads/profiles"
 #: The standard genetic code, written out here independently of the generator's table.

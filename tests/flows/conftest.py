@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from ena.mirror.server import MirrorHandle, run_mirror_in_thread
+from devtools.ena_mirror.server import MirrorHandle, run_mirror_in_thread
 from workflows.flows import analyse_study as analyse_study_module
 from workflows.flows import move_data as move_data_module
 from workflows.flows import realistic_example as realistic_example_module

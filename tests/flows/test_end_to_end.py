@@ -21,7 +21,7 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from ena.mirror.generator import SYNTHETIC_STUDY_ACCESSION
+from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from tests.flows.conftest import platform_env
 from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
 

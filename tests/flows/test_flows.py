@@ -9,14 +9,14 @@ import pytest
 from prefect.testing.utilities import prefect_test_harness
 
 from analyses.models import Analysis
+from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from drs.models import DrsObject
-from ena.mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from ena.portal.client import ENAPortalClient
 from workflows.data_moving import RunFiles
 from workflows.flows.analyse_study import analyse_study
 from workflows.flows.move_data import move_data
 from workflows.flows.realistic_example import create_study, list_runs
-from workflows.models import WorkItem, WorkState
+from workflows.ledger.models import WorkItem, WorkState
 
 pytestmark = [pytest.mark.slurm, pytest.mark.prefect]
 

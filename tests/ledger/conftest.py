@@ -10,8 +10,8 @@ import pytest
 from django.test import Client
 
 from workflows.ledger import services
+from workflows.ledger.models import Pipeline, TokenRole
 from workflows.ledger.tokens import issue_token
-from workflows.models import Pipeline, TokenRole
 
 BASE = "/api/v2/work"
 RUN_SCHEMA = {

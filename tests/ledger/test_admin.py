@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from workflows.ledger import services
+from workflows.ledger.models import TokenRole, WorkEvent, WorkItem, WorkState
 from workflows.ledger.tokens import issue_token
-from workflows.models import TokenRole, WorkEvent, WorkItem, WorkState
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from workflows.ledger.models import APIToken, TokenRole, WorkItem, WorkState
 from workflows.ledger.tokens import hash_secret, issue_token, split_token
-from workflows.models import APIToken, TokenRole, WorkItem, WorkState
 
 pytestmark = pytest.mark.django_db
 

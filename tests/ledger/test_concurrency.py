@@ -17,7 +17,7 @@ import pytest
 from django.db import connections
 
 from workflows.ledger import services
-from workflows.models import Pipeline, WorkEvent, WorkItem, WorkState
+from workflows.ledger.models import Pipeline, WorkEvent, WorkItem, WorkState
 
 WORKERS = 8
 ITEMS = 10_000

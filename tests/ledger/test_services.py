@@ -10,8 +10,8 @@ from django.db import IntegrityError
 
 from workflows.ledger import services
 from workflows.ledger.errors import AttemptsExhausted, IllegalTransition, InvalidInput, LeaseConflict, PipelineConflict
+from workflows.ledger.models import EventKind, WorkEvent, WorkItem, WorkState
 from workflows.ledger.services import ALLOWED_TRANSITIONS
-from workflows.models import EventKind, WorkEvent, WorkItem, WorkState
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ena.mirror.generator import generate_synthetic_study
-from ena.mirror.layout import fastq_dir
+from devtools.ena_mirror.generator import generate_synthetic_study
+from devtools.ena_mirror.layout import fastq_dir
 
 #: where the tests' Slurm jobs can write: the node shares this machine's file system
 ENV_WORK_ROOT = "EMG_TEST_PIPELINE_WORK_ROOT"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from core.checksums import file_checksums
 from workflows.pipelines import get_pipeline
-from workflows.pipelines.checksums import file_checksums
 from workflows.pipelines.definition import AssemblyInputs, Engine, RunInputs, parameters_hash
 from workflows.pipelines.raw_reads import RawReadsParameters
 from workflows.pipelines.registry import UnknownPipeline, available_pipelines

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from workflows.pipelines.definition import RunInputs
-from workflows.pipelines.launchers.base import PipelineState
 from workflows.pipelines.launchers.nextflow import (
     TRACE_FIELDS,
     NextflowLauncher,
@@ -25,6 +24,7 @@ from workflows.pipelines.launchers.nextflow_trace import (
     parse_trace_text,
     summarise,
 )
+from workflows.pipelines.launchers.progress import PipelineState
 from workflows.pipelines.workarea import WorkArea
 
 DATA = Path(__file__).parent / "data"

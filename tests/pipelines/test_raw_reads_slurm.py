@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from ena.mirror.generator import synthetic_genomes
-from ena.mirror.simulate import reverse_complement
+from devtools.ena_mirror.generator import synthetic_genomes
+from devtools.ena_mirror.simulate import reverse_complement
 from workflows.pipelines import PipelineState, RunInputs, SnakemakeLauncher, WorkArea, get_pipeline
-from workflows.pipelines.launchers.slurm_states import state_name
 from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
 from workflows.pipelines.raw_reads import RawReadsParameters
 from workflows.pipelines.raw_reads.parsers import fasta_lengths, parse_megahit_log
+from workflows.slurm import JobState
 
 pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
 
@@ -206,7 +206,7 @@ def test_every_step_ran_as_its_own_slurm_job(completed_run, slurm_client) -> Non
     assert handle.head_job_id not in job_ids
     # Slurm's accounting agrees: every step's job and the head job completed
     states = slurm_client.states([handle.head_job_id, *job_ids])
-    assert {state_name(job.state) for job in states.values()} == {"COMPLETED"}
+    assert {job.state for job in states.values()} == {JobState.COMPLETED}
     provenance_jobs = {job.step: job.job_id for job in pipeline.parse_outputs(work).provenance.slurm_jobs}
     assert {step: provenance_jobs[step] for step in steps} == {s: r.slurm_job_id for s, r in steps.items()}
     # each step's measured run time is known (Snakemake benchmark files)
@@ -254,9 +254,9 @@ def test_a_failing_tool_is_reported_with_its_step_and_log_tail(failed_run, slurm
     assert "Invalid translation table specified." in progress.log_tail  # prodigal's own message
     assert "prodigal" in progress.error_message
     prodigal = next(step for step in progress.steps if step.step == "prodigal")
-    assert state_name(slurm_client.states([prodigal.slurm_job_id])[prodigal.slurm_job_id].state) == "FAILED"
+    assert slurm_client.states([prodigal.slurm_job_id])[prodigal.slurm_job_id].state == JobState.FAILED
     assert {s.step for s in progress.steps if s.state == "COMPLETED"} >= {"fastp", "megahit"}
-    assert state_name(slurm_client.states([handle.head_job_id])[handle.head_job_id].state) == "FAILED"
+    assert slurm_client.states([handle.head_job_id])[handle.head_job_id].state == JobState.FAILED
 
 
 def test_rerun_redoes_only_the_failed_and_later_steps(failed_run, launcher, slurm_client) -> None:
@@ -282,7 +282,7 @@ def test_rerun_redoes_only_the_failed_and_later_steps(failed_run, launcher, slur
     rerun_ids = [job.slurm_job_id for job in rerun.jobs.values() if job.slurm_job_id]
     first_ids = {job.slurm_job_id for job in first_run.jobs.values() if job.slurm_job_id}
     assert len(rerun_ids) == 3 and not set(rerun_ids) & first_ids
-    assert {state_name(j.state) for j in slurm_client.states(rerun_ids).values()} == {"COMPLETED"}
+    assert {j.state for j in slurm_client.states(rerun_ids).values()} == {JobState.COMPLETED}
     # the result is complete, and its provenance carries the parameters that made it
     outputs = pipeline.parse_outputs(work)
     assert outputs.results.predicted_proteins == fasta_records(work.results_dir / "genes/proteins.faa")

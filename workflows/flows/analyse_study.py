@@ -15,14 +15,12 @@ from pydantic import BaseModel
 
 from workflows.django_activation import EMG_CONFIG
 
+from analyses.ena_sync import import_ena_study
 from analyses.models import Analysis, Study
 from ena.datamover import Datamover
-from ena.services import import_ena_study
-from workflows import study_work
+from workflows import analysis_ledger
 from workflows.analysis_runner import AnalysisOutcome, Outcome, run_analysis
-from workflows.pipelines import get_pipeline
-from workflows.pipelines.launchers.snakemake import SnakemakeLauncher
-from workflows.slurm import SlurmClient
+from workflows.pipelines import get_pipeline, launcher_for
 
 
 class StudySummary(BaseModel):
@@ -56,7 +54,7 @@ def register_analyses(
     mgys: str, pipeline_name: str, pipeline_version: str, sample_limit: int | None, rerun_failed: bool
 ):
     """Create each run's analysis and its work-ledger item, once; return (item id, MGYA) pairs and the new count."""
-    return study_work.register_study_work(
+    return analysis_ledger.register_study_work(
         study=Study.objects.get(accession=mgys),
         pipeline_name=pipeline_name,
         pipeline_version=pipeline_version,
@@ -75,23 +73,23 @@ def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: 
     """
     holder = f"flow:{flow_run.get_id()}"
     try:
-        with study_work.claimed(item_id=item_id, holder=holder) as lease:
+        with analysis_ledger.claimed(item_id=item_id, holder=holder) as lease:
             if lease is None:
                 return None
             analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=accession)
+            pipeline = get_pipeline(pipeline_name, pipeline_version)
             with Datamover(EMG_CONFIG.ena) as datamover:
                 outcome = run_analysis(
                     analysis=analysis,
-                    pipeline=get_pipeline(pipeline_name, pipeline_version),
-                    launcher=SnakemakeLauncher(SlurmClient()),
+                    pipeline=pipeline,
+                    launcher=launcher_for(pipeline),
                     datamover=datamover,
                     flow_run_id=str(flow_run.get_id()),
                     heartbeat=lease.heartbeat,
-                    register_files=study_work.register_drs_files,
                 )
             lease.finish(outcome)
             return outcome
-    except Exception as error:  # already recorded as failed by study_work.claimed; the study goes on
+    except Exception as error:  # already recorded as failed by analysis_ledger.claimed; the study goes on
         get_run_logger().exception("%s failed unexpectedly", accession)
         return AnalysisOutcome(
             accession=accession, run_accession=None, outcome=Outcome.FAILED, message=f"{type(error).__name__}: {error}"
@@ -112,7 +110,9 @@ def analyse_study(
     pipeline_name: str | None = None,
     pipeline_version: str | None = None,
 ) -> StudySummary:
-    """Analyse every run of an ENA study with the bundled pipeline on Slurm.
+    """Analyse every run of an ENA study on Slurm, with the bundled pipeline or the one named.
+
+    The launcher is the pipeline's engine's (Snakemake, Nextflow), chosen by ``launcher_for``.
 
     :param study_accession: the ENA study (``PRJEB…`` or ``ERP…``)
     :param rerun_failed: put failed analyses back in the queue and run them again
@@ -138,7 +138,7 @@ def analyse_study(
     for work, future in zip(registered.work, futures, strict=True):
         outcome = future.result()
         if outcome is None:
-            summary.skipped[work.accession] = study_work.why_skipped(work.item_id)
+            summary.skipped[work.accession] = analysis_ledger.why_skipped(work.item_id)
         elif outcome.outcome == Outcome.COMPLETED:
             summary.completed.append(work.accession)
         else:

@@ -1,6 +1,6 @@
 """Scheduled metadata export: studies, samples, runs and analyses as DRS objects.
 
-Thin: all the work is ``drs.exports.export_collections``. Deploy it with a nightly schedule::
+Thin: all the work is ``analyses.exports.export_collections``. Deploy it with a nightly schedule::
 
     python -m workflows.prefect_utils.deploy export_collections --cron "0 3 * * *"
 
@@ -14,7 +14,7 @@ from prefect import flow, get_run_logger
 
 from workflows.django_activation import EMG_CONFIG  # noqa: F401  (activates Django before models load)
 
-from drs.exports import export_collections as run_export
+from analyses.exports import export_collections as run_export
 
 DEFAULT_SCHEDULE_CRON = "0 3 * * *"
 

@@ -47,6 +47,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, create_model
 from pydantic import ValidationError as PydanticValidationError
 
+from core.errors import InvalidInput
+
 JSONValue = Any
 JSONSchema = Mapping[str, Any]
 
@@ -58,11 +60,11 @@ HASH_KEY_INPUT = "input"
 _MAX_EXACT_FLOAT_INT = 2**53
 
 
-class InputError(ValueError):
+class InputError(InvalidInput):
     """An input does not match its pipeline's schema, or is not representable as canonical JSON."""
 
 
-class SchemaDefinitionError(ValueError):
+class SchemaDefinitionError(InvalidInput):
     """A pipeline's declared input schema uses something this module does not understand."""
 
 

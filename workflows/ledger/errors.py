@@ -1,20 +1,18 @@
-"""Exceptions of the work ledger; the API maps each to an HTTP status (see ``workflows.api``)."""
+"""Refusals of the work ledger, as domain errors (``core.errors``): the API layer maps them to statuses."""
 
 from __future__ import annotations
 
+from core.errors import Conflict, DomainError, NotFound
+from core.errors import InvalidInput as InvalidValue
 from workflows.ledger.canonical import InputError, SchemaDefinitionError
 
 
-class LedgerError(Exception):
+class LedgerError(DomainError):
     """Base class of refusals by the ledger."""
 
-    status_code = 400
 
-
-class LedgerConflict(LedgerError):
-    """The request contradicts the current state of the ledger (HTTP 409)."""
-
-    status_code = 409
+class LedgerConflict(LedgerError, Conflict):
+    """The request contradicts the current state of the ledger."""
 
 
 class IllegalTransition(LedgerConflict):
@@ -33,8 +31,16 @@ class PipelineConflict(LedgerConflict):
     """A pipeline (name, version) exists with a different input schema."""
 
 
-class InvalidInput(LedgerError):
-    """An input does not match the pipeline's schema (HTTP 400)."""
+class InvalidInput(LedgerError, InvalidValue):
+    """An input does not match the pipeline's schema."""
+
+
+class UnknownWorkItem(LedgerError, NotFound):
+    """No work item with that id."""
+
+
+class UnknownPipeline(LedgerError, NotFound):
+    """No pipeline with that name and version on the ledger."""
 
 
 __all__ = [
@@ -47,4 +53,6 @@ __all__ = [
     "LedgerError",
     "PipelineConflict",
     "SchemaDefinitionError",
+    "UnknownPipeline",
+    "UnknownWorkItem",
 ]

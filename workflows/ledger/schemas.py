@@ -8,8 +8,8 @@ from typing import Any
 from ninja import Field, Schema
 from pydantic import ConfigDict
 
+from workflows.ledger.models import EventKind, Pipeline, TokenRole, WorkItem, WorkState
 from workflows.ledger.services import MAX_CLAIM_BATCH, MAX_REGISTER_BATCH
-from workflows.models import EventKind, Pipeline, TokenRole, WorkItem, WorkState
 
 EXAMPLE_SCHEMA = {
     "type": "object",

@@ -7,7 +7,9 @@ from datetime import datetime, timedelta
 from django.db.models import Aggregate, Count, DurationField, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from workflows.models import LEASED_STATES, Pipeline, WorkEvent, WorkItem, WorkState
+from core.errors import NotFound
+from workflows.ledger.errors import UnknownPipeline, UnknownWorkItem
+from workflows.ledger.models import LEASED_STATES, APIToken, Pipeline, WorkEvent, WorkItem, WorkState
 
 #: How far back finished items are looked at to measure a pipeline's usual duration.
 USUAL_DURATION_WINDOW = timedelta(days=30)
@@ -27,8 +29,32 @@ def pipelines() -> QuerySet[Pipeline]:
 
 
 def pipeline_by_name(*, name: str, version: str) -> Pipeline:
-    """:raises Pipeline.DoesNotExist:"""
-    return Pipeline.objects.get(name=name, version=version)
+    """:raises UnknownPipeline:"""
+    pipeline = Pipeline.objects.filter(name=name, version=version).first()
+    if pipeline is None:
+        raise UnknownPipeline(f"No pipeline {name} {version}")
+    return pipeline
+
+
+def work_item(*, item_id: int) -> WorkItem:
+    """The item with its pipeline. :raises UnknownWorkItem:"""
+    item = WorkItem.objects.select_related("pipeline").filter(pk=item_id).first()
+    if item is None:
+        raise UnknownWorkItem(f"No work item {item_id}")
+    return item
+
+
+def tokens() -> QuerySet[APIToken]:
+    """Every token (its hash, never a secret), newest first."""
+    return APIToken.objects.select_related("pipeline")
+
+
+def token_by_prefix(*, prefix: str) -> APIToken:
+    """:raises NotFound:"""
+    token = APIToken.objects.select_related("pipeline").filter(prefix=prefix).first()
+    if token is None:
+        raise NotFound(f"No token with prefix {prefix}")
+    return token
 
 
 def work_items(
@@ -60,9 +86,9 @@ def work_items(
 def work_item_with_events(*, item_id: int, event_limit: int = DEFAULT_EVENT_LIMIT) -> tuple[WorkItem, list[WorkEvent]]:
     """The item and its latest ``event_limit`` events, oldest first.
 
-    :raises WorkItem.DoesNotExist:
+    :raises UnknownWorkItem:
     """
-    item = WorkItem.objects.select_related("pipeline").get(pk=item_id)
+    item = work_item(item_id=item_id)
     events = list(WorkEvent.objects.filter(item_id=item_id).order_by("-at", "-id")[:event_limit])
     events.reverse()
     return item, events

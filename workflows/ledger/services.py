@@ -6,7 +6,7 @@ guarantee is the same code wherever work comes from. Every function is keyword-o
 Example, as a flow uses it::
 
     from workflows.ledger import services as ledger
-    from workflows.models import WorkState
+    from workflows.ledger.models import WorkState
 
     pipeline = ledger.ensure_pipeline(
         name="raw-reads", version="6.0.1", repository_uri="https://github.com/EBI-Metagenomics/raw-reads"
@@ -47,7 +47,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from pydantic import BaseModel
 
-from workflows.ledger.canonical import InputError, canonicalise_and_hash, schema_from
+from workflows.ledger.canonical import InputError, SchemaDefinitionError, canonicalise_and_hash, schema_from
 from workflows.ledger.errors import (
     AttemptsExhausted,
     IllegalTransition,
@@ -55,7 +55,7 @@ from workflows.ledger.errors import (
     LeaseConflict,
     PipelineConflict,
 )
-from workflows.models import LEASED_STATES, EventKind, Pipeline, WorkEvent, WorkItem, WorkState
+from workflows.ledger.models import LEASED_STATES, EventKind, Pipeline, WorkEvent, WorkItem, WorkState
 
 SYSTEM_ACTOR = "system"
 MAX_CLAIM_BATCH = 1000
@@ -128,9 +128,12 @@ def register_pipeline(
     :param input_schema: a JSON Schema (subset) or a pydantic model of a work item's input
     :returns: ``(pipeline, created)``
     :raises PipelineConflict: if the pipeline exists with a different input schema
-    :raises SchemaDefinitionError: if the schema cannot be compiled
+    :raises SchemaDefinitionError: if the schema cannot be compiled (the message starts ``input_schema:``)
     """
-    schema = schema_from(input_schema)
+    try:
+        schema = schema_from(input_schema)
+    except SchemaDefinitionError as error:
+        raise SchemaDefinitionError(f"input_schema: {error}") from None
     settings: dict[str, Any] = {
         key: value
         for key, value in {

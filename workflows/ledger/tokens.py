@@ -13,16 +13,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja.errors import HttpError
 from ninja.security import HttpBearer
 
-from workflows.models import APIToken, Pipeline, TokenRole
+from core.errors import PermissionDenied
+from workflows.ledger.models import APIToken, Pipeline, TokenRole, WorkItem
 
 TOKEN_SCHEME = "emgl"
 PREFIX_BYTES = 4
@@ -121,17 +122,25 @@ def token_actor(token: APIToken, holder: str | None = None) -> str:
 
 
 def require_admin(token: APIToken) -> None:
-    """:raises HttpError: 403 unless ``token`` is an admin token."""
+    """:raises PermissionDenied: unless ``token`` is an admin token."""
     if token.role != TokenRole.ADMIN:
-        raise HttpError(403, f"Token '{token.name}' is a pipeline token; this needs an admin token.")
+        raise PermissionDenied(f"Token '{token.name}' is a pipeline token; this needs an admin token.")
 
 
 def require_pipeline_access(token: APIToken, pipeline: Pipeline) -> None:
-    """:raises HttpError: 403 unless ``token`` is an admin token or a token for ``pipeline``."""
+    """:raises PermissionDenied: unless ``token`` is an admin token or a token for ``pipeline``."""
     if token.role == TokenRole.ADMIN:
         return
     if token.pipeline_id != pipeline.pk:
-        raise HttpError(403, f"Token '{token.name}' may act on pipeline '{token.pipeline}' only, not '{pipeline}'.")
+        raise PermissionDenied(f"Token '{token.name}' may act on pipeline '{token.pipeline}' only, not '{pipeline}'.")
+
+
+def require_items_access(token: APIToken, item_ids: Sequence[int]) -> None:
+    """:raises PermissionDenied: unless ``token`` is an admin token or every item is of its pipeline."""
+    if token.role == TokenRole.ADMIN:
+        return
+    if WorkItem.objects.filter(pk__in=list(item_ids)).exclude(pipeline_id=token.pipeline_id).exists():
+        raise PermissionDenied(f"Token '{token.name}' may act on pipeline '{token.pipeline}' only")
 
 
 class LedgerTokenAuth(HttpBearer):

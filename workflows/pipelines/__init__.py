@@ -1,6 +1,6 @@
 """Pipelines: engine-independent definitions, launchers on Slurm (Snakemake, Nextflow), output parsers.
 
-See README.md in this directory for the flow author's view.
+See README.md in this directory for the flow author's view and the recipe for a new pipeline or engine.
 """
 
 from workflows.pipelines.definition import (
@@ -14,13 +14,15 @@ from workflows.pipelines.definition import (
     RunInputs,
     parameters_hash,
 )
-from workflows.pipelines.launchers.base import Launcher, LaunchHandle, PipelineFailed, PipelineProgress, PipelineState
-from workflows.pipelines.launchers.nextflow import NextflowLauncher, NextflowPipeline
-from workflows.pipelines.launchers.snakemake import SnakemakeLauncher
+from workflows.pipelines.launchers import LAUNCHERS, Launcher, NextflowLauncher, SnakemakeLauncher, launcher_for
+from workflows.pipelines.launchers.nextflow import NextflowPipeline
+from workflows.pipelines.launchers.progress import PipelineFailed, PipelineProgress, PipelineState
+from workflows.pipelines.launchers.records import LaunchHandle
 from workflows.pipelines.registry import UnknownPipeline, available_pipelines, get_pipeline, register
 from workflows.pipelines.workarea import WorkArea
 
 __all__ = [
+    "LAUNCHERS",
     "AssemblyInputs",
     "Engine",
     "InputKind",
@@ -41,6 +43,7 @@ __all__ = [
     "WorkArea",
     "available_pipelines",
     "get_pipeline",
+    "launcher_for",
     "parameters_hash",
     "register",
 ]

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emgapiv2.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 FLOWS_DIR = Path("workflows") / "flows"
 

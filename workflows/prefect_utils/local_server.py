@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from emgapiv2.config import PROJECT_ROOT
+from core.config import PROJECT_ROOT
 
 PREFECT_BIN = Path(sys.executable).with_name("prefect")
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from core.config import current_config
 from workflows.slurm.backend import SlurmBackend
 from workflows.slurm.errors import SlurmWaitTimeout
 from workflows.slurm.models import ArraySpec, JobSpec, SlurmDefaults, SlurmJob
@@ -133,12 +134,5 @@ class SlurmClient:
 
 
 def _configured_slurm_conf() -> Path | None:
-    """``EMG_CONFIG.slurm.slurm_conf`` when Django is configured and it is set."""
-    try:
-        from django.conf import settings
-    except ImportError:
-        return None
-    if not settings.configured:
-        return None
-    config = getattr(settings, "EMG_CONFIG", None)
-    return getattr(getattr(config, "slurm", None), "slurm_conf", None)
+    """``EMG_CONFIG.slurm.slurm_conf``, if set."""
+    return current_config().slurm.slurm_conf

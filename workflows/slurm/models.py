@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from core.config import current_config
 from workflows.slurm.states import JobState
 
 DependencyType = Literal["afterok", "afterany", "afternotok", "after", "aftercorr"]
@@ -100,20 +101,8 @@ class SlurmDefaults:
 
     @classmethod
     def from_settings(cls) -> SlurmDefaults:
-        """Read ``settings.EMG_CONFIG.slurm`` if Django is configured; otherwise the built-in values.
-
-        The library works without Django: it never configures or imports settings itself.
-        """
-        try:
-            from django.conf import settings
-        except ImportError:
-            return cls()
-        if not settings.configured:
-            return cls()
-        config = getattr(settings, "EMG_CONFIG", None)
-        slurm = getattr(config, "slurm", None)
-        if slurm is None:
-            return cls()
+        """``EMG_CONFIG.slurm``: Django's when configured, else the same settings read from the environment."""
+        slurm = current_config().slurm
         return cls(
             partition=slurm.default_partition,
             account=slurm.default_account,

@@ -18,7 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from analyses import services
-from analyses.models import Analysis, Assembly, ExperimentType, Run, Sample
+from analyses.ena_sync import store_and_sync
+from analyses.models import Analysis, Assembly, ExperimentType, Run, Sample, Study
 from analyses.schemas import (
     AnalysisResults,
     AnalysisStatusFlag,
@@ -31,9 +32,9 @@ from analyses.schemas import (
     SequenceFileStats,
     SlurmJobRecord,
 )
-from ena.models import Run as ENARun
-from ena.models import Sample as ENASample
-from ena.models import Study as ENAStudy
+from ena.models import Study as ENAStudyRow
+from ena.portal.types import ENARun, ENASample, ENAStudy, ENAStudyBundle
+from ena.schemas import FastqFile
 
 BIOMES = [
     "root",
@@ -245,6 +246,63 @@ def provenance_for(run_accession: str, state: Analysis.State, pipeline: tuple[st
     )
 
 
+def _privacy(spec: DevStudy) -> dict[str, Any]:
+    return {"is_private": spec.is_private, "webin_submitter": WEBIN_SUBMITTER if spec.is_private else ""}
+
+
+def ena_bundle_for(number: int, spec: DevStudy) -> ENAStudyBundle:
+    """The study's ENA records as the Portal API client would return them: one sample and run per analysis."""
+    base = 7_100_000 + number * 100
+    accessions = [(f"SAMEA{base + i}", f"ERS{base + i}", f"ERR{base + i}") for i in range(len(spec.states))]
+    return ENAStudyBundle(
+        study=ENAStudy(
+            accession=spec.project,
+            secondary_accessions=[spec.secondary],
+            title=spec.title,
+            raw={"study_accession": spec.project, "secondary_study_accession": spec.secondary},
+        ),
+        samples=[
+            ENASample(
+                accession=sample,
+                secondary_accessions=[secondary],
+                title=f"{spec.scientific_name} sample {i + 1} of {spec.project}",
+                tax_id=spec.tax_id,
+                scientific_name=spec.scientific_name,
+                raw={"sample_accession": sample, "collection_date": f"2023-0{i + 1}-15"},
+            )
+            for i, (sample, secondary, _run) in enumerate(accessions)
+        ],
+        runs=[
+            ENARun(
+                accession=run,
+                experiment_accession=f"ERX{base + i}",
+                sample_accession=sample,
+                study_accession=spec.project,
+                library_strategy=spec.library_strategy,
+                library_layout="PAIRED",
+                library_source="METAGENOMIC",
+                library_selection="PCR" if spec.experiment_type == ExperimentType.AMPLICON else "RANDOM",
+                instrument_platform="ILLUMINA",
+                instrument_model=spec.instrument_model,
+                read_count=2_000_000 + 137_531 * i,
+                base_count=(2_000_000 + 137_531 * i) * 300,
+                first_public=date(2023, 6, 1) if not spec.is_private else None,
+                fastq_files=[
+                    FastqFile(
+                        url=f"https://ftp.sra.ebi.ac.uk/vol1/fastq/{run[:6]}/{run}/{run}_{mate}.fastq.gz",
+                        md5=_hex(f"{run}_{mate}", "md5"),
+                        bytes=180_000_000 + i,
+                    )
+                    for mate in (1, 2)
+                ],
+                raw={"run_accession": run, "experiment_accession": f"ERX{base + i}"},
+            )
+            for i, (sample, _secondary, run) in enumerate(accessions)
+        ],
+        **_privacy(spec),
+    )
+
+
 class Command(BaseCommand):
     help = "Load a small realistic data set (studies, samples, runs, analyses with results). Idempotent."
 
@@ -253,25 +311,17 @@ class Command(BaseCommand):
             biomes = {lineage: services.biome_ensure(lineage=lineage) for lineage in BIOMES}
             for number, spec in enumerate(STUDIES):
                 self._load_study(number, spec, biomes[spec.biome])
-        counts = {model.__name__: model.objects.count() for model in (ENAStudy, Sample, Run, Assembly, Analysis)} | {
+        counts = {model.__name__: model.objects.count() for model in (ENAStudyRow, Sample, Run, Assembly, Analysis)} | {
             "Biome": len(biomes)
         }
         self.stdout.write(self.style.SUCCESS("Dev data loaded: " + ", ".join(f"{n} {k}" for k, n in counts.items())))
 
     def _load_study(self, number: int, spec: DevStudy, biome) -> None:
-        privacy = {"is_private": spec.is_private, "webin_submitter": WEBIN_SUBMITTER if spec.is_private else ""}
-        ena_study, _ = ENAStudy.objects.update_or_create(
-            accession=spec.project,
-            defaults={
-                "ena_accessions": [spec.project, spec.secondary],
-                "title": spec.title,
-                "metadata": {"study_accession": spec.project, "secondary_study_accession": spec.secondary},
-                "fetched_at": timezone.now(),
-                **privacy,
-            },
-        )
-        study = services.study_ensure_for_ena_study(ena_study=ena_study, biome=biome, **privacy)
-        runs = self._load_runs(number, spec, ena_study, study, biome, privacy)
+        """The study's ENA records go through the same import as ENA's (``store_and_sync``), then analyses."""
+        summary = store_and_sync(bundle=ena_bundle_for(number, spec))
+        study = Study.objects.get(accession=summary.mgys_accession)
+        services.study_set_biome(study=study, biome=biome, with_samples=True)
+        runs = list(Run.objects.filter(study=study).select_related("sample").order_by("ena_run__accession"))
         pipeline = PIPELINES[spec.experiment_type]
         started = timezone.now() - timedelta(days=30 - number)
         for index, (run, state) in enumerate(zip(runs, spec.states, strict=True)):
@@ -293,117 +343,7 @@ class Command(BaseCommand):
                 downloads=downloads_for(analysis.accession) if completed else [],
             )
         if number == 0:
-            self._load_assembly(study, runs[0], privacy)
-
-    def _load_runs(self, number: int, spec: DevStudy, ena_study, study, biome, privacy) -> list[Run]:
-        """Upsert one ENA sample, ENA run, sample and run per analysis state, in bulk."""
-        n = len(spec.states)
-        base = 7_100_000 + number * 100
-        ena_samples = ENASample.objects.bulk_create(
-            [
-                ENASample(
-                    accession=f"SAMEA{base + i}",
-                    ena_accessions=[f"SAMEA{base + i}", f"ERS{base + i}"],
-                    study=ena_study,
-                    title=f"{spec.scientific_name} sample {i + 1} of {spec.project}",
-                    tax_id=spec.tax_id,
-                    scientific_name=spec.scientific_name,
-                    metadata={"sample_accession": f"SAMEA{base + i}", "collection_date": f"2023-0{i + 1}-15"},
-                    **privacy,
-                )
-                for i in range(n)
-            ],
-            update_conflicts=True,
-            unique_fields=["accession"],
-            update_fields=["ena_accessions", "study", "title", "tax_id", "scientific_name", "metadata", *privacy],
-        )
-        ena_runs = ENARun.objects.bulk_create(
-            [
-                ENARun(
-                    accession=f"ERR{base + i}",
-                    ena_accessions=[f"ERR{base + i}"],
-                    study=ena_study,
-                    sample=ena_sample,
-                    experiment_accession=f"ERX{base + i}",
-                    library_strategy=spec.library_strategy,
-                    library_layout=ENARun.LibraryLayout.PAIRED,
-                    library_source="METAGENOMIC",
-                    library_selection="PCR" if spec.experiment_type == ExperimentType.AMPLICON else "RANDOM",
-                    instrument_platform="ILLUMINA",
-                    instrument_model=spec.instrument_model,
-                    read_count=2_000_000 + 137_531 * i,
-                    base_count=(2_000_000 + 137_531 * i) * 300,
-                    first_public=date(2023, 6, 1) if not spec.is_private else None,
-                    fastq_files=[
-                        {
-                            "url": f"https://ftp.sra.ebi.ac.uk/vol1/fastq/ERR{str(base + i)[:3]}/ERR{base + i}"
-                            f"/ERR{base + i}_{mate}.fastq.gz",
-                            "md5": _hex(f"ERR{base + i}_{mate}", "md5"),
-                            "bytes": 180_000_000 + i,
-                        }
-                        for mate in (1, 2)
-                    ],
-                    **privacy,
-                )
-                for i, ena_sample in enumerate(ena_samples)
-            ],
-            update_conflicts=True,
-            unique_fields=["accession"],
-            update_fields=[
-                "ena_accessions",
-                "study",
-                "sample",
-                "experiment_accession",
-                "library_strategy",
-                "library_layout",
-                "library_source",
-                "library_selection",
-                "instrument_platform",
-                "instrument_model",
-                "read_count",
-                "base_count",
-                "first_public",
-                "fastq_files",
-                *privacy,
-            ],
-        )
-        samples = Sample.objects.bulk_create(
-            [
-                Sample(ena_sample=ena_sample, ena_accessions=ena_sample.ena_accessions, biome=biome, **privacy)
-                for ena_sample in ena_samples
-            ],
-            update_conflicts=True,
-            unique_fields=["ena_sample"],
-            update_fields=["ena_accessions", "biome", *privacy],
-        )
-        for sample in samples:
-            services.sample_link_studies(sample=sample, studies=[study])
-        return Run.objects.bulk_create(
-            [
-                Run(
-                    ena_run=ena_run,
-                    ena_accessions=ena_run.ena_accessions,
-                    study=study,
-                    sample=sample,
-                    experiment_type=spec.experiment_type,
-                    instrument_platform=ena_run.instrument_platform,
-                    instrument_model=ena_run.instrument_model,
-                    **privacy,
-                )
-                for ena_run, sample in zip(ena_runs, samples, strict=True)
-            ],
-            update_conflicts=True,
-            unique_fields=["ena_run"],
-            update_fields=[
-                "ena_accessions",
-                "study",
-                "sample",
-                "experiment_type",
-                "instrument_platform",
-                "instrument_model",
-                *privacy,
-            ],
-        )
+            self._load_assembly(study, runs[0], _privacy(spec))
 
     def _load_assembly(self, study, run: Run, privacy: dict[str, Any]) -> None:
         """One submitted metaSPAdes assembly of ``run`` and its completed assembly analysis."""

@@ -1,9 +1,12 @@
-"""The one launcher interface every engine implements, and the records it leaves in a work area.
+"""The one launcher interface every engine implements.
 
 A launch submits a head Slurm job that runs the engine; the engine submits each step as its own
 Slurm job. ``launch`` returns as soon as the head job is queued; ``poll`` reads the engine's own
 record (Snakemake's log, Nextflow's trace) and Slurm's; ``wait`` polls until a final state.
 Launching again on the same work area resumes: only missing or failed steps run again.
+
+An engine's launcher implements :meth:`Launcher.head_job` (write its config, return the head job's
+script), :meth:`Launcher.poll` and :meth:`Launcher.cancel`; see ``workflows/pipelines/README.md``.
 """
 
 from __future__ import annotations
@@ -11,16 +14,13 @@ from __future__ import annotations
 import shlex
 import time
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
-from pydantic import BaseModel, Field
-
-from analyses.schemas import SlurmJobRecord
-from emgapiv2.config import current_config
-from workflows.pipelines.checksums import file_checksums
+from core.checksums import file_checksums
+from core.config import current_config
 from workflows.pipelines.definition import (
     Engine,
     PipelineDefinition,
@@ -28,117 +28,24 @@ from workflows.pipelines.definition import (
     PipelineParameters,
     parameters_hash,
 )
+from workflows.pipelines.launchers.progress import PipelineFailed, PipelineProgress, PipelineState
+from workflows.pipelines.launchers.records import (
+    LAUNCH_RECORD,
+    LaunchAttempt,
+    LaunchHandle,
+    LaunchRecord,
+    read_launch_record,
+)
 from workflows.pipelines.workarea import WorkArea
-
-LAUNCH_RECORD = "pipeline/launch.json"
-
-
-class PipelineState(StrEnum):
-    """Where a launched pipeline is."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-    @property
-    def is_final(self) -> bool:
-        return self in {PipelineState.COMPLETED, PipelineState.FAILED, PipelineState.CANCELLED}
+from workflows.slurm import JobSpec, SlurmClient
 
 
-class LaunchHandle(BaseModel):
-    """What ``launch`` returns: enough to poll, wait or cancel later, also from another process.
+@dataclass(frozen=True)
+class HeadJob:
+    """What a head job runs: its bash script and its environment."""
 
-    JSON-serialisable, so a flow can keep it as a task result or on the Analysis.
-    """
-
-    pipeline_name: str
-    pipeline_version: str
-    engine: Engine
-    work_dir: Path
-    attempt: int = Field(ge=1, description="1 for the first launch on this work area, 2 for the first rerun, ...")
-    head_job_id: str
-    head_log: Path
-    launched_at: datetime
-
-    @property
-    def slurm_job_ids(self) -> list[str]:
-        return [self.head_job_id]
-
-
-class StepRecord(BaseModel):
-    """One step (Snakemake rule instance, Nextflow task) as the engine recorded it."""
-
-    step: str
-    slurm_job_id: str | None = None
-    state: str
-    exit_code: int | None = None
-    duration_seconds: float | None = None
-
-
-class PipelineProgress(BaseModel):
-    """A snapshot of a launched pipeline."""
-
-    state: PipelineState
-    steps_done: int = 0
-    steps_total: int | None = None
-    failed_step: str | None = None
-    log_tail: str | None = None
-    error_message: str | None = None
-    head_job_id: str
-    slurm_job_ids: list[str] = []
-    steps: list[StepRecord] = []
-
-    def slurm_job_records(self) -> list[SlurmJobRecord]:
-        """The head job and every step's Slurm job, shaped for ``Provenance.slurm_jobs``."""
-        now = datetime.now(UTC)
-        records = [SlurmJobRecord(job_id=self.head_job_id, step="head", state=self.state.upper(), updated_at=now)]
-        records += [
-            SlurmJobRecord(
-                job_id=step.slurm_job_id, step=step.step, state=step.state, exit_code=step.exit_code, updated_at=now
-            )
-            for step in self.steps
-            if step.slurm_job_id
-        ]
-        return records
-
-
-class PipelineFailed(RuntimeError):
-    """A pipeline ended in FAILED or CANCELLED; carries the final progress."""
-
-    def __init__(self, progress: PipelineProgress) -> None:
-        self.progress = progress
-        super().__init__(
-            f"pipeline {progress.state}: step {progress.failed_step or '?'} failed: {progress.error_message or ''}"
-        )
-
-
-class LaunchAttempt(BaseModel):
-    attempt: int
-    head_job_id: str
-    head_log: str
-    launched_at: datetime
-
-
-class LaunchRecord(BaseModel):
-    """``pipeline/launch.json``: what ran in this work area, with which parameters and inputs."""
-
-    pipeline_name: str
-    pipeline_version: str
-    engine: Engine
-    parameters: dict
-    parameters_hash: str
-    inputs: list[str]
-    input_checksums: dict[str, str] = Field(description="input file name -> md5")
-    attempts: list[LaunchAttempt] = []
-
-
-def read_launch_record(work_area: WorkArea) -> LaunchRecord | None:
-    path = work_area.path(LAUNCH_RECORD)
-    if not path.is_file():
-        return None
-    return LaunchRecord.model_validate_json(path.read_text())
+    script: str
+    environment: dict[str, str]
 
 
 def tail(path: Path, lines: int = 40) -> str | None:
@@ -156,13 +63,12 @@ def tail(path: Path, lines: int = 40) -> str | None:
 class Launcher(ABC):
     """Runs pipeline definitions of one engine on Slurm."""
 
-    engine: Engine
-    #: a :class:`workflows.slurm.SlurmClient`
-    slurm: Any
+    engine: ClassVar[Engine]
+    slurm: SlurmClient
 
     def __init__(
         self,
-        slurm: Any,
+        slurm: SlurmClient,
         *,
         partition: str | None,
         account: str | None,
@@ -208,10 +114,12 @@ class Launcher(ABC):
         pipeline.validate_inputs(inputs)
         typed = pipeline.validate_parameters(params)
         work_area.create()
+        self._refuse_if_running(work_area)
         record = self._update_launch_record(pipeline, inputs, typed, work_area)
         attempt = len(record.attempts) + 1
         head_log = work_area.logs_dir / f"launch-{attempt:03d}.log"
-        head_job_id = self._submit(pipeline, inputs, typed, work_area, attempt=attempt, head_log=head_log)
+        head_job = self.head_job(pipeline, inputs, typed, work_area, attempt=attempt)
+        head_job_id = self._submit_head_job(pipeline, work_area, head_job, attempt=attempt, head_log=head_log)
         handle = LaunchHandle(
             pipeline_name=pipeline.name,
             pipeline_version=pipeline.version,
@@ -231,7 +139,7 @@ class Launcher(ABC):
         return handle
 
     @abstractmethod
-    def _submit(
+    def head_job(
         self,
         pipeline: PipelineDefinition,
         inputs: PipelineInputs,
@@ -239,9 +147,8 @@ class Launcher(ABC):
         work_area: WorkArea,
         *,
         attempt: int,
-        head_log: Path,
-    ) -> str:
-        """Write the engine's config and submit the head job; return its Slurm job id."""
+    ) -> HeadJob:
+        """Write the engine's configuration into the work area and return the head job to submit."""
 
     @abstractmethod
     def poll(self, handle: LaunchHandle) -> PipelineProgress:
@@ -259,43 +166,33 @@ class Launcher(ABC):
         return f"#!/bin/bash\nset -uo pipefail\ncd {shlex.quote(str(work_area.root))}\n{exports}\n{body}\n"
 
     def _submit_head_job(
-        self,
-        pipeline: PipelineDefinition,
-        work_area: WorkArea,
-        *,
-        script: str,
-        environment: dict[str, str],
-        attempt: int,
-        head_log: Path,
+        self, pipeline: PipelineDefinition, work_area: WorkArea, head_job: HeadJob, *, attempt: int, head_log: Path
     ) -> str:
         """Keep the script as ``pipeline/head-NNN.sh`` and submit it as the pipeline's head job."""
-        from workflows.slurm import JobSpec
-
-        (work_area.pipeline_dir / f"head-{attempt:03d}.sh").write_text(script)
+        (work_area.pipeline_dir / f"head-{attempt:03d}.sh").write_text(head_job.script)
         spec = JobSpec(
             name=f"{pipeline.name}-{work_area.name}-head",
-            script=script,
+            script=head_job.script,
             partition=self.partition,
+            account=self.account,
             cpus=1,
             memory_mb=self.head_memory_mb,
             time_limit_minutes=self.head_time_limit_minutes,
             working_directory=work_area.root,
             stdout=head_log,
             stderr=head_log,
-            environment=environment,
+            environment=head_job.environment,
         )
         return str(self.slurm.submit(spec))
 
     def _refuse_if_running(self, work_area: WorkArea) -> None:
         """Refuse a relaunch while the previous launch's head job is still queued or running."""
-        from workflows.pipelines.launchers.slurm_states import final_state_of
-
         record = read_launch_record(work_area)
         if not record or not record.attempts:
             return
         last = record.attempts[-1].head_job_id
         job = self.slurm.states([last]).get(last)
-        if job is not None and not final_state_of(job.state):
+        if job is not None and not job.state.is_terminal:
             raise RuntimeError(f"head job {last} of {work_area.root} is still {job.state}; cancel it first")
 
     def wait(

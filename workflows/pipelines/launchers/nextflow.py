@@ -18,17 +18,12 @@ import shutil
 from pathlib import Path
 
 from workflows.pipelines.definition import Engine, PipelineDefinition, PipelineInputs, PipelineParameters
-from workflows.pipelines.launchers.base import (
-    Launcher,
-    LaunchHandle,
-    PipelineProgress,
-    PipelineState,
-    StepRecord,
-    tail,
-)
+from workflows.pipelines.launchers.base import HeadJob, Launcher, tail
 from workflows.pipelines.launchers.nextflow_trace import DEFAULT_FIELDS, TraceRecord, parse_trace, summarise
-from workflows.pipelines.launchers.slurm_states import head_job_state, state_name
+from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState, StepRecord
+from workflows.pipelines.launchers.records import LaunchHandle
 from workflows.pipelines.workarea import WorkArea
+from workflows.slurm import SlurmClient
 
 TRACE_FIELDS = (*DEFAULT_FIELDS, "workdir")
 CONFIG_FILE = "pipeline/nextflow-slurm.config"
@@ -178,7 +173,7 @@ class NextflowLauncher(Launcher):
 
     def __init__(
         self,
-        slurm,
+        slurm: SlurmClient,
         *,
         partition: str | None = None,
         account: str | None = None,
@@ -240,7 +235,7 @@ class NextflowLauncher(Launcher):
     def head_script(self, command: list[str], work_area: WorkArea) -> str:
         return self.bash_script(work_area, self.environment(work_area), [f"exec {shlex.join(command)}"])
 
-    def _submit(
+    def head_job(
         self,
         pipeline: PipelineDefinition,
         inputs: PipelineInputs,
@@ -248,26 +243,17 @@ class NextflowLauncher(Launcher):
         work_area: WorkArea,
         *,
         attempt: int,
-        head_log: Path,
-    ) -> str:
+    ) -> HeadJob:
         if not isinstance(pipeline, NextflowPipeline):
             raise TypeError(f"{pipeline.identifier} is not a NextflowPipeline")
-        self._refuse_if_running(work_area)
         command = self.prepare(pipeline, inputs, params, work_area, attempt)
-        return self._submit_head_job(
-            pipeline,
-            work_area,
-            script=self.head_script(command, work_area),
-            environment=self.environment(work_area),
-            attempt=attempt,
-            head_log=head_log,
-        )
+        return HeadJob(script=self.head_script(command, work_area), environment=self.environment(work_area))
 
     def poll(self, handle: LaunchHandle) -> PipelineProgress:
         work_area = WorkArea(root=handle.work_dir)
         summary = summarise(parse_trace(self.trace_file(work_area, handle.attempt)))
         head = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
-        state = head_job_state(head.state if head is not None else None)
+        state = PipelineState.from_job_state(head.state if head is not None else None)
         steps = [self._step(task) for task in summary.tasks]
         progress = PipelineProgress(
             state=state,
@@ -289,7 +275,7 @@ class NextflowLauncher(Launcher):
             else:
                 progress.failed_step = "nextflow"
                 progress.log_tail = tail(handle.head_log, LOG_TAIL_LINES)
-                progress.error_message = f"head job {handle.head_job_id} {state_name(head.state) if head else '?'}"
+                progress.error_message = f"head job {handle.head_job_id} {head.state.value.upper() if head else '?'}"
         return progress
 
     @staticmethod

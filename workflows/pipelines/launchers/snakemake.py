@@ -12,18 +12,12 @@ from pathlib import Path
 
 from analyses.schemas import SlurmJobRecord
 from workflows.pipelines.definition import Engine, PipelineDefinition, PipelineInputs, PipelineParameters
-from workflows.pipelines.launchers.base import (
-    Launcher,
-    LaunchHandle,
-    PipelineProgress,
-    PipelineState,
-    StepRecord,
-    read_launch_record,
-    tail,
-)
-from workflows.pipelines.launchers.slurm_states import head_job_state
+from workflows.pipelines.launchers.base import HeadJob, Launcher, tail
+from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState, StepRecord
+from workflows.pipelines.launchers.records import LaunchHandle, read_launch_record
 from workflows.pipelines.launchers.snakemake_log import SnakemakeRun, read_snakemake_log
 from workflows.pipelines.workarea import WorkArea
+from workflows.slurm import SlurmClient
 
 CONFIG_FILE = "pipeline/config.json"
 LOG_TAIL_LINES = 40
@@ -56,7 +50,7 @@ class SnakemakeLauncher(Launcher):
 
     def __init__(
         self,
-        slurm,
+        slurm: SlurmClient,
         *,
         partition: str | None = None,
         account: str | None = None,
@@ -125,7 +119,7 @@ class SnakemakeLauncher(Launcher):
             [f"{shlex.join([*base, '--unlock'])} > /dev/null 2>&1 || true", f"exec {shlex.join(command)}"],
         )
 
-    def _submit(
+    def head_job(
         self,
         pipeline: PipelineDefinition,
         inputs: PipelineInputs,
@@ -133,18 +127,9 @@ class SnakemakeLauncher(Launcher):
         work_area: WorkArea,
         *,
         attempt: int,
-        head_log: Path,
-    ) -> str:
-        self._refuse_if_running(work_area)
+    ) -> HeadJob:
         work_area.write_json(CONFIG_FILE, pipeline.engine_config(inputs, params))
-        return self._submit_head_job(
-            pipeline,
-            work_area,
-            script=self.head_script(pipeline, work_area),
-            environment=work_area.environment(),
-            attempt=attempt,
-            head_log=head_log,
-        )
+        return HeadJob(script=self.head_script(pipeline, work_area), environment=work_area.environment())
 
     # ---- poll -----------------------------------------------------------------------------------
 
@@ -152,7 +137,7 @@ class SnakemakeLauncher(Launcher):
         work_area = WorkArea(root=handle.work_dir)
         run = read_snakemake_log(handle.head_log)
         head = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
-        head_state = head_job_state(head.state if head is not None else None)
+        head_state = PipelineState.from_job_state(head.state if head is not None else None)
         steps = self._steps(run, work_area)
         progress = PipelineProgress(
             state=head_state,
@@ -201,7 +186,7 @@ class SnakemakeLauncher(Launcher):
                 job = self.slurm.states([failed[0].slurm_job_id]).get(failed[0].slurm_job_id)
                 if job is not None:
                     failed[0].exit_code = job.exit_code
-                    failed[0].state = str(getattr(job.state, "value", job.state)).upper()
+                    failed[0].state = job.state.value.upper()
             last_line = (
                 progress.log_tail.strip().splitlines()[-1] if progress.log_tail and progress.log_tail.strip() else ""
             )

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pydantic import Field, field_validator
 
 from analyses.schemas import AnalysisResults, DownloadFile, Provenance, SlurmJobRecord
-from workflows.pipelines.checksums import file_checksums
+from core.checksums import file_checksums
 from workflows.pipelines.definition import (
     Engine,
     InputKind,
@@ -20,6 +20,8 @@ from workflows.pipelines.definition import (
     PipelineParameters,
     StepResources,
 )
+from workflows.pipelines.launchers.records import read_launch_record
+from workflows.pipelines.launchers.snakemake import snakemake_step_records
 from workflows.pipelines.raw_reads.parsers import (
     assembly_stats_from_seqkit,
     parse_fastp_json,
@@ -28,6 +30,7 @@ from workflows.pipelines.raw_reads.parsers import (
     seqkit_gc_fraction,
 )
 from workflows.pipelines.raw_reads.tool_versions import parse_tool_versions
+from workflows.pipelines.registry import register
 from workflows.pipelines.workarea import WorkArea
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -63,6 +66,7 @@ class RawReadsParameters(PipelineParameters):
         return value
 
 
+@register
 class RawReadsPipeline(PipelineDefinition):
     """raw-reads: read QC, assembly, gene calling, profile search and statistics on one run's reads."""
 
@@ -162,8 +166,6 @@ class RawReadsPipeline(PipelineDefinition):
         }
 
     def parse_outputs(self, work_area: WorkArea, *, analysis_accession: str | None = None) -> PipelineOutputs:
-        from workflows.pipelines.launchers.snakemake import snakemake_step_records
-
         return parse_raw_reads_outputs(
             self, work_area, analysis_accession=analysis_accession, slurm_jobs=snakemake_step_records(work_area)
         )
@@ -183,8 +185,6 @@ def parse_raw_reads_outputs(
     :param analysis_accession: prefix of download aliases (default: the work area's name)
     :param slurm_jobs: the steps' Slurm jobs, from the engine's record
     """
-    from workflows.pipelines.launchers.base import read_launch_record
-
     accession = analysis_accession or work_area.name
     results = work_area.results_dir
     stats_path = results / "stats/seqkit_stats.tsv"

@@ -15,11 +15,13 @@ from workflows.pipelines.raw_reads.pipeline import (
     RawReadsPipeline,
     parse_raw_reads_outputs,
 )
+from workflows.pipelines.registry import register
 from workflows.pipelines.workarea import WorkArea
 
 PROJECT_DIR = Path(__file__).resolve().parent
 
 
+@register
 class RawReadsNextflowPipeline(NextflowPipeline):
     """raw-reads-nf 1.0.0: the same steps as raw-reads, run by Nextflow."""
 

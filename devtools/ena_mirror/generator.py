@@ -1,0 +1,437 @@
+"""Deterministic studies for the local ENA mirror.
+
+* :func:`generate_synthetic_study` -- ``SYNTHETIC_STUDY_ACCESSION`` (PRJEB90001 / ERP900001): four
+  samples, one paired-end WGS METAGENOMIC Illumina run each, reads simulated from three coding-like
+  genomes mixed differently per sample, real gzipped FASTQ with real md5s and sizes. Each genome
+  carries 2-4 genes of each of the raw-reads pipeline's profile families (EMGSYN001..003; counts in
+  :data:`PLANTED_FAMILY_COPIES`), new members drawn as the families' seed alignments were, so the
+  pipeline's ``hmmsearch`` has real hits; they are listed in ``<data_dir>/genomes/PRJEB90001.planted.tsv``.
+* :func:`generate_amplicon_study` -- ``AMPLICON_STUDY_ACCESSION`` (PRJEB90003): one single-end
+  AMPLICON run.
+* :func:`large_study_record` -- ``LARGE_STUDY_ACCESSION`` (PRJEB90002): metadata only, tens of
+  thousands of runs (FASTQ not materialised), for paging tests and the import benchmark.
+
+A study is stored as one JSON document (:class:`StudyRecord`) of ENA-format records (all values
+strings) under ``<data_dir>/studies/``; FASTQ files live at ENA's paths under ``<data_dir>/vol1/fastq/``.
+``fastq_ftp`` is stored without host; the server prefixes its own ``host:port`` when it answers.
+Each record carries :data:`GENERATOR_VERSION`; :func:`ensure_mirror_data` regenerates a study whose
+record was written by another version, so a change to the generator reaches every data dir.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from devtools.ena_mirror.layout import DEFAULT_DATA_DIR, fastq_dir, fastq_names, studies_dir
+from devtools.ena_mirror.simulate import Genome, coding_genome, simulate_reads, write_fasta
+from devtools.profile_families import family_alignments, family_member
+
+SYNTHETIC_STUDY_ACCESSION = "PRJEB90001"
+SYNTHETIC_SECONDARY_STUDY_ACCESSION = "ERP900001"
+LARGE_STUDY_ACCESSION = "PRJEB90002"
+LARGE_SECONDARY_STUDY_ACCESSION = "ERP900002"
+AMPLICON_STUDY_ACCESSION = "PRJEB90003"
+AMPLICON_SECONDARY_STUDY_ACCESSION = "ERP900003"
+
+SYNTHETIC_SEED = 20240917
+#: Read pairs and genome mixing proportions per sample of the synthetic study.
+SYNTHETIC_SAMPLES: tuple[tuple[int, tuple[float, float, float]], ...] = (
+    (12_000, (0.70, 0.20, 0.10)),
+    (10_000, (0.10, 0.60, 0.30)),
+    (15_000, (0.34, 0.33, 0.33)),
+    (9_000, (0.05, 0.15, 0.80)),
+)
+GENOME_SPECS: tuple[tuple[str, int, float], ...] = (
+    ("synthetic_genome_1", 42_000, 0.38),
+    ("synthetic_genome_2", 36_000, 0.52),
+    ("synthetic_genome_3", 48_000, 0.64),
+)
+#: Genes of each profile family (EMGSYN001, EMGSYN002, EMGSYN003) planted per genome of GENOME_SPECS.
+PLANTED_FAMILY_COPIES: tuple[tuple[int, int, int], ...] = (
+    (4, 2, 3),
+    (2, 4, 3),
+    (3, 3, 2),
+)
+READ_LENGTH = 150
+FIRST_PUBLIC = "2024-03-01"
+FORMAT_VERSION = 1
+#: Bump whenever generated data changes (genomes, reads, records): older data dirs are then regenerated.
+#: 2: family members planted in the synthetic genomes; 3: their codons drawn to match the genome's GC
+#: (data dirs made from the short-lived uncommitted version 2 are regenerated too).
+GENERATOR_VERSION = 3
+
+
+@dataclass
+class StudyRecord:
+    """One study of the mirror, as ENA-format records (every value a string)."""
+
+    study: dict[str, str]
+    samples: list[dict[str, str]]
+    runs: list[dict[str, str]]
+    data_portals: tuple[str, ...] = ("metagenome", "ena")
+    private: bool = False
+    webin_submitter: str = ""
+
+    @property
+    def accession(self) -> str:
+        return self.study["study_accession"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "generator_version": GENERATOR_VERSION,
+            "data_portals": list(self.data_portals),
+            "private": self.private,
+            "webin_submitter": self.webin_submitter,
+            "study": self.study,
+            "samples": self.samples,
+            "runs": self.runs,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StudyRecord:
+        return cls(
+            study=data["study"],
+            samples=data["samples"],
+            runs=data["runs"],
+            data_portals=tuple(data.get("data_portals", ("metagenome", "ena"))),
+            private=bool(data.get("private", False)),
+            webin_submitter=data.get("webin_submitter", ""),
+        )
+
+
+def study_path(data_dir: Path, accession: str) -> Path:
+    return studies_dir(data_dir) / f"{accession}.json"
+
+
+def write_study(record: StudyRecord, data_dir: Path) -> Path:
+    """Write ``record`` atomically (temporary file, then rename) and return its path."""
+    path = study_path(data_dir, record.accession)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record.to_json(), separators=(",", ":")))
+    tmp.replace(path)
+    return path
+
+
+def read_studies(data_dir: Path) -> list[StudyRecord]:
+    folder = studies_dir(data_dir)
+    if not folder.is_dir():
+        return []
+    return [StudyRecord.from_json(json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
+
+
+def _study_row(accession: str, secondary: str, title: str, description: str) -> dict[str, str]:
+    return {
+        "study_accession": accession,
+        "secondary_study_accession": secondary,
+        "study_title": title,
+        "study_description": description,
+        "tax_id": "256318",
+        "scientific_name": "metagenome",
+        "first_public": FIRST_PUBLIC,
+    }
+
+
+def _sample_row(study: dict[str, str], biosample: str, ena_sample: str, title: str, tax_id: str, name: str) -> dict:
+    return {
+        "sample_accession": biosample,
+        "secondary_sample_accession": ena_sample,
+        "sample_title": title,
+        "tax_id": tax_id,
+        "scientific_name": name,
+        "first_public": FIRST_PUBLIC,
+        "study_accession": study["study_accession"],
+        "secondary_study_accession": study["secondary_study_accession"],
+    }
+
+
+def _run_row(
+    study: dict[str, str],
+    sample: dict[str, str],
+    *,
+    run: str,
+    experiment: str,
+    strategy: str,
+    source: str,
+    selection: str,
+    layout: str,
+    model: str,
+    read_count: int,
+    base_count: int,
+    files: list[tuple[str, str, int]],
+) -> dict[str, str]:
+    return {
+        "run_accession": run,
+        "experiment_accession": experiment,
+        "sample_accession": sample["sample_accession"],
+        "secondary_sample_accession": sample["secondary_sample_accession"],
+        "study_accession": study["study_accession"],
+        "secondary_study_accession": study["secondary_study_accession"],
+        "library_strategy": strategy,
+        "library_layout": layout,
+        "library_source": source,
+        "library_selection": selection,
+        "instrument_platform": "ILLUMINA",
+        "instrument_model": model,
+        "read_count": str(read_count),
+        "base_count": str(base_count),
+        "fastq_ftp": ";".join(path for path, _md5, _size in files),
+        "fastq_md5": ";".join(md5 for _path, md5, _size in files),
+        "fastq_bytes": ";".join(str(size) for _path, _md5, size in files),
+        "tax_id": sample["tax_id"],
+        "scientific_name": sample["scientific_name"],
+        "first_public": FIRST_PUBLIC,
+    }
+
+
+def planted_proteins(seed: int = SYNTHETIC_SEED) -> list[list[tuple[str, str]]]:
+    """Per genome of :data:`GENOME_SPECS`: (family, protein) of the family members it carries.
+
+    Every protein is a new member of its family (drawn from the family's ancestor at the seed
+    alignments' substitution rate), different in each copy and each genome. Deterministic.
+    """
+    families = family_alignments()
+    per_genome = []
+    for (name, _length, _gc), copies in zip(GENOME_SPECS, PLANTED_FAMILY_COPIES, strict=True):
+        rng = random.Random(f"{seed}-planted-{name}")
+        per_genome.append(
+            [
+                (family.name, family_member(family.ancestor, rng))
+                for family, count in zip(families, copies, strict=True)
+                for _ in range(count)
+            ]
+        )
+    return per_genome
+
+
+def synthetic_genomes(seed: int = SYNTHETIC_SEED) -> list[Genome]:
+    """The synthetic study's three genomes, with the family members of :func:`planted_proteins`. Deterministic."""
+    rng = random.Random(seed)
+    return [
+        coding_genome(rng, name=name, length=length, gc=gc, planted=planted)
+        for (name, length, gc), planted in zip(GENOME_SPECS, planted_proteins(seed), strict=True)
+    ]
+
+
+def write_planted_table(path: Path, genomes: list[Genome]) -> None:
+    """Write the planted genes as TSV: genome, gene, family, start (1-based), end, strand, protein."""
+    lines = ["genome\tgene\tfamily\tstart\tend\tstrand\tprotein"]
+    for genome in genomes:
+        lines += [
+            f"{genome.name}\t{g.name}\t{g.label}\t{g.start + 1}\t{g.end}\t{g.strand}\t{g.protein}"
+            for g in genome.planted
+        ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def generate_synthetic_study(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SYNTHETIC_SEED) -> StudyRecord:
+    """Simulate the synthetic study's reads into ``data_dir`` and write its record. Deterministic.
+
+    Also writes the source genomes to ``<data_dir>/genomes/PRJEB90001.fasta`` (for checking assemblies)
+    and their planted family members to ``<data_dir>/genomes/PRJEB90001.planted.tsv``.
+    """
+    genomes = synthetic_genomes(seed)
+    (data_dir / "genomes").mkdir(parents=True, exist_ok=True)
+    write_fasta(data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.fasta", genomes)
+    write_planted_table(data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.planted.tsv", genomes)
+    study = _study_row(
+        SYNTHETIC_STUDY_ACCESSION,
+        SYNTHETIC_SECONDARY_STUDY_ACCESSION,
+        "Synthetic mock community metagenomes (local ENA mirror)",
+        "Shotgun metagenomes simulated from three coding-like genomes mixed in different proportions;"
+        " each genome carries members of the EMGSYN001-003 protein families.",
+    )
+    samples, runs = [], []
+    for index, (pairs, proportions) in enumerate(SYNTHETIC_SAMPLES, start=1):
+        sample = _sample_row(
+            study,
+            f"SAMEA9000000{index}",
+            f"ERS900000{index}",
+            f"Synthetic mock community sample {index}",
+            "256318",
+            "metagenome",
+        )
+        run = f"ERR900000{index}"
+        relative = fastq_dir(run)
+        folder = data_dir / relative
+        folder.mkdir(parents=True, exist_ok=True)
+        outputs = [folder / name for name in fastq_names(run, paired=True)]
+        written = simulate_reads(
+            random.Random(f"{seed}-{run}"),
+            genomes,
+            proportions,
+            run_accession=run,
+            pairs=pairs,
+            outputs=outputs,
+            read_length=READ_LENGTH,
+        )
+        files = [(f"{relative}/{w.path.name}", w.md5, w.bytes) for w in written]
+        samples.append(sample)
+        runs.append(
+            _run_row(
+                study,
+                sample,
+                run=run,
+                experiment=f"ERX900000{index}",
+                strategy="WGS",
+                source="METAGENOMIC",
+                selection="RANDOM",
+                layout="PAIRED",
+                model="Illumina NovaSeq 6000",
+                read_count=pairs,
+                base_count=2 * READ_LENGTH * pairs,
+                files=files,
+            )
+        )
+    record = StudyRecord(study=study, samples=samples, runs=runs)
+    write_study(record, data_dir)
+    return record
+
+
+def generate_amplicon_study(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = SYNTHETIC_SEED) -> StudyRecord:
+    """One single-end AMPLICON run (5,000 reads of 250 bp from one short locus). Deterministic."""
+    rng = random.Random(f"{seed}-amplicon")
+    locus = coding_genome(rng, name="amplicon_locus", length=1_500, gc=0.55)
+    study = _study_row(
+        AMPLICON_STUDY_ACCESSION,
+        AMPLICON_SECONDARY_STUDY_ACCESSION,
+        "Synthetic amplicon study (local ENA mirror)",
+        "Single-end amplicon reads simulated from one locus.",
+    )
+    sample = _sample_row(study, "SAMEA90000101", "ERS9000101", "Synthetic amplicon sample", "256318", "metagenome")
+    run = "ERR9000101"
+    relative = fastq_dir(run)
+    (data_dir / relative).mkdir(parents=True, exist_ok=True)
+    reads = 5_000
+    written = simulate_reads(
+        rng,
+        [locus],
+        [1.0],
+        run_accession=run,
+        pairs=reads,
+        outputs=[data_dir / relative / fastq_names(run, paired=False)[0]],
+        read_length=250,
+        fragment_mean=400,
+        fragment_sd=10,
+    )
+    files = [(f"{relative}/{w.path.name}", w.md5, w.bytes) for w in written]
+    record = StudyRecord(
+        study=study,
+        samples=[sample],
+        runs=[
+            _run_row(
+                study,
+                sample,
+                run=run,
+                experiment="ERX9000101",
+                strategy="AMPLICON",
+                source="METAGENOMIC",
+                selection="PCR",
+                layout="SINGLE",
+                model="Illumina MiSeq",
+                read_count=reads,
+                base_count=250 * reads,
+                files=files,
+            )
+        ],
+    )
+    write_study(record, data_dir)
+    return record
+
+
+def large_study_record(
+    n_runs: int = 25_000,
+    *,
+    runs_per_sample: int = 5,
+    accession: str = LARGE_STUDY_ACCESSION,
+    secondary: str = LARGE_SECONDARY_STUDY_ACCESSION,
+    run_start: int = 9_100_001,
+    sample_start: int = 9_100_001,
+    seed: int = SYNTHETIC_SEED,
+) -> StudyRecord:
+    """A metadata-only study of ``n_runs`` paired-end runs (FASTQ files not materialised). Deterministic.
+
+    :param n_runs: how many runs (ERR accessions from ``run_start``)
+    :param runs_per_sample: runs per sample (SAMEA/ERS accessions from ``sample_start``)
+    """
+    rng = random.Random(f"{seed}-large-{accession}-{n_runs}")
+    study = _study_row(
+        accession, secondary, f"Large synthetic metagenome survey ({n_runs} runs)", "Metadata-only benchmark study."
+    )
+    n_samples = max(1, -(-n_runs // runs_per_sample))
+    samples = [
+        _sample_row(
+            study,
+            f"SAMEA{sample_start + i}",
+            f"ERS{sample_start + i}",
+            f"Survey sample {i + 1}",
+            "256318",
+            "metagenome",
+        )
+        for i in range(n_samples)
+    ]
+    runs = []
+    for i in range(n_runs):
+        run = f"ERR{run_start + i}"
+        pairs = rng.randint(50_000, 5_000_000)
+        relative = fastq_dir(run)
+        files = [
+            (f"{relative}/{name}", hashlib.md5(f"{run}/{name}".encode()).hexdigest(), pairs * 70 + rng.randint(0, 999))
+            for name in fastq_names(run, paired=True)
+        ]
+        runs.append(
+            _run_row(
+                study,
+                samples[i // runs_per_sample],
+                run=run,
+                experiment=f"ERX{run_start + i}",
+                strategy="WGS",
+                source="METAGENOMIC",
+                selection="RANDOM",
+                layout="PAIRED",
+                model=rng.choice(["Illumina NovaSeq 6000", "Illumina HiSeq 2500", "Illumina NextSeq 500"]),
+                read_count=pairs,
+                base_count=pairs * 300,
+                files=files,
+            )
+        )
+    return StudyRecord(study=study, samples=samples, runs=runs)
+
+
+def _stored(data_dir: Path, accession: str) -> dict[str, Any] | None:
+    """The stored record of ``accession`` if this :data:`GENERATOR_VERSION` wrote it, else None."""
+    path = study_path(data_dir, accession)
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data if data.get("generator_version") == GENERATOR_VERSION else None
+
+
+def ensure_mirror_data(data_dir: Path = DEFAULT_DATA_DIR, *, large_runs: int | None = None) -> Path:
+    """Generate whatever of the standard studies is missing or stale in ``data_dir``; return ``data_dir``.
+
+    A study is stale when its record was written by another :data:`GENERATOR_VERSION` (or none):
+    it is generated again, files included. Safe to call from several processes: each study's record
+    is written last and atomically, so a study whose current record exists is complete.
+
+    :param large_runs: also make the metadata-only large study with this many runs, if absent, stale
+        or of another size
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if _stored(data_dir, SYNTHETIC_STUDY_ACCESSION) is None:
+        generate_synthetic_study(data_dir)
+    if _stored(data_dir, AMPLICON_STUDY_ACCESSION) is None:
+        generate_amplicon_study(data_dir)
+    if large_runs:
+        current = _stored(data_dir, LARGE_STUDY_ACCESSION)
+        if current is None or len(current["runs"]) != large_runs:
+            write_study(large_study_record(large_runs), data_dir)
+    return data_dir
