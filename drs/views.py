@@ -83,7 +83,8 @@ def read_range(path: Path, byte_range: ByteRange) -> Iterator[bytes]:
 def authorise(request: HttpRequest, obj: DrsObject) -> None:
     """Public blobs: anyone. Private: a valid signed URL, or the owner's/an admin's own session or Basic auth.
 
-    :raises AuthenticationRequired: (401) or PermissionDenied: (403)
+    :raises AuthenticationRequired: no valid identity (401)
+    :raises PermissionDenied: a bad signature, or an identity that may not read it (403)
     """
     if not obj.is_private:
         return

@@ -17,6 +17,17 @@ from workflows.flows.analyse_study import analyse_study
 from workflows.flows.move_data import move_data
 from workflows.flows.realistic_example import create_study, list_runs
 from workflows.ledger.models import WorkItem, WorkState
+from workflows.pipelines import (
+    InputKind,
+    NextflowLauncher,
+    NextflowPipeline,
+    PipelineParameters,
+    SnakemakeLauncher,
+    get_pipeline,
+    launcher_for,
+    register,
+)
+from workflows.pipelines.registry import unregister
 
 pytestmark = [pytest.mark.slurm, pytest.mark.prefect]
 
@@ -104,3 +115,65 @@ def test_realistic_example_tasks_create_the_study_and_list_limited_runs(harness,
     runs = list_runs(SYNTHETIC_STUDY_ACCESSION, 2)
     assert [run.accession for run in runs] == ["ERR9000001", "ERR9000002"]
     assert all(len(run.fastq_files) == 2 for run in runs)
+
+
+class ReadCountParameters(PipelineParameters):
+    min_length: int = 50
+
+
+class ReadCountNextflowPipeline(NextflowPipeline):
+    """A second pipeline on the Nextflow engine, registered by this test only."""
+
+    name = "read-count-nf"
+    version = "0.1.0"
+    input_kind = InputKind.READS
+    parameters_model = ReadCountParameters
+    outputs = ()
+    repository = str(Path(__file__).parent)  # a local project directory: no revision
+
+    def parse_outputs(self, work_area, *, analysis_accession=None):
+        raise AssertionError("never reached: Nextflow cannot run on these machines")
+
+
+@pytest.fixture
+def nextflow_pipeline():
+    register(ReadCountNextflowPipeline)
+    yield get_pipeline(ReadCountNextflowPipeline.name, ReadCountNextflowPipeline.version)
+    unregister(ReadCountNextflowPipeline.name, ReadCountNextflowPipeline.version)
+
+
+def test_the_launcher_is_the_pipeline_engines(nextflow_pipeline) -> None:
+    assert type(launcher_for(get_pipeline("raw-reads", "1.0.0"))) is SnakemakeLauncher
+    assert type(launcher_for(nextflow_pipeline)) is NextflowLauncher
+
+
+@pytest.mark.django_db(transaction=True)
+def test_analyse_study_runs_a_registered_nextflow_pipeline_with_the_nextflow_launcher(
+    harness, platform_config, nextflow_pipeline
+) -> None:
+    """The flow picks the Nextflow launcher for a Nextflow pipeline: its head job runs ``nextflow run`` on Slurm.
+
+    Nextflow cannot be installed here, so the head job fails at once; the analysis records that
+    failure at the step "nextflow" with the head job's own words, after the launcher wrote its config.
+    """
+    summary = analyse_study(
+        SYNTHETIC_STUDY_ACCESSION,
+        sample_limit=1,
+        pipeline_name=nextflow_pipeline.name,
+        pipeline_version=nextflow_pipeline.version,
+    )
+
+    assert summary.pipeline == "read-count-nf@0.1.0" and summary.created == 1
+    [(accession, message)] = summary.failed.items()
+    analysis = Analysis.objects.get(accession=accession)
+    assert (analysis.pipeline_name, analysis.state) == ("read-count-nf", Analysis.State.FAILED)
+    work = Path(analysis.provenance["work_dir"])
+    head_script = (work / "pipeline" / "head-001.sh").read_text()
+    assert f" run {nextflow_pipeline.repository} -profile slurm -c {work}/pipeline/nextflow-slurm.config" in head_script
+    assert "-resume -with-trace" in head_script
+    assert "executor = 'slurm'" in (work / "pipeline" / "nextflow-slurm.config").read_text()
+    assert message.startswith("nextflow: head job ")
+    assert analysis.provenance["failed_step"] == "nextflow"
+    assert "nextflow" in analysis.status["analysis_failed"]["message"].split("--- log tail ---")[1]
+    [head] = [job for job in analysis.provenance["slurm_jobs"] if job["step"] == "head"]
+    assert head["job_id"] == message.split()[3]
