@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from workflows.slurm import ArraySpec, JobSpec, JobState
+from workflows.slurm import ArraySpec, JobSpec, JobState, SlurmJob
 from workflows.slurm.cli import sbatch_command
 from workflows.slurm.errors import (
     InvalidPartitionError,
@@ -113,3 +113,26 @@ def test_sbatch_messages_become_typed_errors() -> None:
         submission_error("sbatch: error: Batch job submission failed: Unable to contact slurm controller"),
         SlurmUnavailableError,
     )
+
+
+def test_a_finished_job_keeps_its_name_while_accounting_shows_a_placeholder() -> None:
+    """slurmdbd names a job "allocation" when a step's record reaches it before the job's (seen on CI)."""
+    from workflows.slurm.cli import merge_live_and_accounted
+
+    live = SlurmJob(job_id="240", name="test-success", state=JobState.COMPLETED, raw_state="COMPLETED")
+    accounted = SlurmJob(
+        job_id="240",
+        name="allocation",
+        state=JobState.COMPLETED,
+        raw_state="COMPLETED",
+        exit_code=0,
+        elapsed_seconds=3,
+        accounted=True,
+    )
+    job = merge_live_and_accounted({"240": live}, {"240": accounted})["240"]
+    assert (job.name, job.exit_code, job.elapsed_seconds, job.accounted) == ("test-success", 0, 3, True)
+    # gone from squeue (MinJobAge): accounting's record is all there is
+    assert merge_live_and_accounted({}, {"240": accounted})["240"] is accounted
+    # still running: the live record, with what accounting adds
+    running = SlurmJob(job_id="241", name="long", state=JobState.RUNNING, raw_state="RUNNING")
+    assert merge_live_and_accounted({"241": running}, {})["241"] is running

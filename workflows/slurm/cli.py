@@ -55,20 +55,7 @@ class CliBackend:
         ids = ",".join(dict.fromkeys(str(job_id) for job_id in job_ids))
         if not ids:
             return {}
-        live = self._squeue(ids)
-        accounted = self._sacct(ids)
-        merged: dict[str, SlurmJob] = {}
-        for job_id in {**accounted, **live}:
-            current, final = live.get(job_id), accounted.get(job_id)
-            if final is not None and (current is None or current.state.is_terminal) and final.state.is_terminal:
-                merged[job_id] = final if final.reason or current is None else replace(final, reason=current.reason)
-            elif current is not None:
-                merged[job_id] = _with_accounting(current, final)
-            else:
-                merged[job_id] = final
-        # An array's own id is shown beside its tasks while they are being created: keep the tasks.
-        arrays = {job_id.split("_", 1)[0] for job_id in merged if "_" in job_id}
-        return {job_id: job for job_id, job in merged.items() if job_id not in arrays}
+        return merge_live_and_accounted(self._squeue(ids), self._sacct(ids))
 
     def _squeue(self, ids: str) -> dict[str, SlurmJob]:
         command = ["squeue", "--noheader", "--array", "--states=all", f"--jobs={ids}", f"--format={SQUEUE_FORMAT}"]
@@ -233,6 +220,29 @@ def sbatch_command(spec: JobSpec, array: ArraySpec | None = None) -> list[str]:
         command.append(f"--array={array.expression()}")
     command.extend(spec.extra_args)
     return command
+
+
+def merge_live_and_accounted(live: dict[str, SlurmJob], accounted: dict[str, SlurmJob]) -> dict[str, SlurmJob]:
+    """One record per job from squeue's (fresher) and sacct's (final once terminal) views.
+
+    A terminal job takes accounting's state and exit code. Its name comes from the controller while
+    squeue still shows it: slurmdbd writes a placeholder job named "allocation" when a job's step
+    reaches it before the job's own start record, and sacct shows that name for a moment.
+    """
+    merged: dict[str, SlurmJob] = {}
+    for job_id in {**accounted, **live}:
+        current, final = live.get(job_id), accounted.get(job_id)
+        if final is not None and (current is None or current.state.is_terminal) and final.state.is_terminal:
+            merged[job_id] = (
+                final if current is None else replace(final, name=current.name, reason=final.reason or current.reason)
+            )
+        elif current is not None:
+            merged[job_id] = _with_accounting(current, final)
+        else:
+            merged[job_id] = final
+    # An array's own id is shown beside its tasks while they are being created: keep the tasks.
+    arrays = {job_id.split("_", 1)[0] for job_id in merged if "_" in job_id}
+    return {job_id: job for job_id, job in merged.items() if job_id not in arrays}
 
 
 def _with_accounting(live: SlurmJob, accounted: SlurmJob | None) -> SlurmJob:
