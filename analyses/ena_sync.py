@@ -21,6 +21,7 @@ Re-importing an unchanged study writes nothing (no UPDATE, no INSERT).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -31,9 +32,6 @@ from core.gc_pause import gc_paused
 from ena.portal.client import ENAPortalClient
 from ena.portal.types import ENAStudyBundle
 from ena.services import ImportProgress, StoredENABundle, store_ena_bundle
-
-SAMPLE_FIELDS = ["ena_accessions", "is_private", "webin_submitter"]
-RUN_FIELDS = ["sample_id", "instrument_platform", "instrument_model", "ena_accessions", "is_private", "webin_submitter"]
 
 
 @dataclass
@@ -55,10 +53,9 @@ class ImportSummary:
         return out
 
 
-def _sync_study(stored: StoredENABundle) -> tuple[Study, ObjectCounts]:
+def _sync_study(stored: StoredENABundle, privacy: dict[str, Any]) -> tuple[Study, ObjectCounts]:
     """The MGYS study of the ENA study: created once, then following ENA (title only until a curator edits it)."""
     ena_study = stored.study
-    privacy = {"is_private": ena_study.is_private, "webin_submitter": ena_study.webin_submitter}
     counts = ObjectCounts()
     study = Study.objects.filter(ena_study=ena_study).order_by("id").first()
     if study is None:
@@ -122,15 +119,14 @@ def sync_platform_rows(stored: StoredENABundle) -> tuple[Study, dict[str, Object
     :param stored: what ``ena.services.store_ena_bundle`` wrote
     :return: the MGYS study and the counts per platform model
     """
-    study, study_counts = _sync_study(stored)
     privacy = {"is_private": stored.study.is_private, "webin_submitter": stored.study.webin_submitter}
+    study, study_counts = _sync_study(stored, privacy)
     samples = upsert(
         Sample,
         key="ena_sample_id",
         desired={
             obj.pk: {"ena_accessions": list(obj.ena_accessions), **privacy} for obj in stored.samples.objects.values()
         },
-        fields=SAMPLE_FIELDS,
     )
     _link_samples(study, [obj.pk for obj in samples.objects.values()])
     platform_sample_ids = {ena_pk: obj.pk for ena_pk, obj in samples.objects.items()}
@@ -148,7 +144,6 @@ def sync_platform_rows(stored: StoredENABundle) -> tuple[Study, dict[str, Object
             }
             for obj in ena_runs.values()
         },
-        fields=RUN_FIELDS,
         on_create=lambda ena_pk: {
             "study_id": study.pk,
             "experiment_type": ExperimentType.for_library(

@@ -85,21 +85,21 @@ def upsert(
     *,
     key: str,
     desired: dict[Any, dict[str, Any]],
-    fields: Sequence[str],
     on_create: Callable[[Any], dict[str, Any]] = lambda _key: {},
     stamp: dict[str, Any] | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Upserted:
-    """Create missing rows and update rows whose ``fields`` differ from ``desired``; leave the rest alone.
+    """Create missing rows and update rows whose values differ from ``desired``; leave the rest alone.
 
     :param key: the unique field identifying rows (``accession``, ``ena_sample_id``...)
-    :param desired: key -> the values ``fields`` should have
-    :param fields: the fields this upsert owns (compared and updated)
+    :param desired: key -> the values the row should have; every row names the same fields, and those
+        are the fields this upsert owns (compared and updated)
     :param on_create: key -> extra values for a new row only
     :param stamp: values set on created and changed rows (e.g. ``fetched_at``)
     :param progress: called with the number of rows handled so far
     """
     stamp = stamp or {}
+    fields = list(next(iter(desired.values()), ()))
     existing = existing_by(model, key, list(desired))
     to_create, to_update = [], []
     before: dict[Any, dict[str, Any]] = {}

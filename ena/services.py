@@ -52,7 +52,10 @@ def sample_values(sample: ENASample, *, is_private: bool, webin_submitter: str) 
 
 
 def run_values(run: ENARun, *, sample_id: int, is_private: bool, webin_submitter: str) -> dict[str, Any]:
-    """The ``ena.Run`` columns ENA owns, from a fetched run: the one mapping of ENA's run fields to ours."""
+    """The ``ena.Run`` columns ENA owns, from a fetched run: the one mapping of ENA's run fields to ours.
+
+    The fields ENA owns are this mapping's keys (``upsert`` compares and updates exactly those).
+    """
     return {
         "sample_id": sample_id,
         "experiment_accession": run.experiment_accession,
@@ -71,21 +74,6 @@ def run_values(run: ENARun, *, sample_id: int, is_private: bool, webin_submitter
         "is_private": is_private,
         "webin_submitter": webin_submitter,
     }
-
-
-def _owned_fields(values: Callable[..., dict[str, Any]], *example: Any, **kwargs: Any) -> list[str]:
-    return list(values(*example, **kwargs))
-
-
-STUDY_FIELDS = _owned_fields(study_values, ENAStudy(accession="PRJEB1"), is_private=False, webin_submitter="")
-SAMPLE_FIELDS = _owned_fields(sample_values, ENASample(accession="SAMEA1"), is_private=False, webin_submitter="")
-RUN_FIELDS = _owned_fields(
-    run_values,
-    ENARun(accession="ERR000001", sample_accession="SAMEA1", study_accession="PRJEB1"),
-    sample_id=0,
-    is_private=False,
-    webin_submitter="",
-)
 
 
 @dataclass
@@ -124,7 +112,6 @@ def store_ena_bundle(
             Study,
             key="accession",
             desired={bundle.study.accession: study_values(bundle.study, **privacy)},
-            fields=STUDY_FIELDS,
             stamp=stamp,
         )
         study = studies.objects[bundle.study.accession]
@@ -132,7 +119,6 @@ def store_ena_bundle(
             Sample,
             key="accession",
             desired={sample.accession: sample_values(sample, **privacy) for sample in bundle.samples},
-            fields=SAMPLE_FIELDS,
             on_create=lambda _accession: {"study_id": study.pk},
             stamp=stamp,
             progress=stage("samples", len(bundle.samples)),
@@ -145,7 +131,6 @@ def store_ena_bundle(
                 run.accession: run_values(run, sample_id=sample_ids[run.sample_accession], **privacy)
                 for run in bundle.runs
             },
-            fields=RUN_FIELDS,
             on_create=lambda _accession: {"study_id": study.pk},
             stamp=stamp,
             progress=stage("runs", len(bundle.runs)),
@@ -164,7 +149,6 @@ def upsert_ena_study(*, study: ENAStudy, is_private: bool = False, webin_submitt
             Study,
             key="accession",
             desired={study.accession: study_values(study, is_private=is_private, webin_submitter=webin_submitter)},
-            fields=STUDY_FIELDS,
             stamp={"fetched_at": timezone.now()},
         )
     return upserted.objects[study.accession]
