@@ -58,6 +58,13 @@ def http_status_for(error: DomainError) -> int:
     return 400
 
 
+def challenge(response: HttpResponse, status: int, realm: str) -> HttpResponse:
+    """A 401 says how to authenticate (``WWW-Authenticate: Basic realm=...``); other statuses pass as they are."""
+    if status == 401:
+        response["WWW-Authenticate"] = f'Basic realm="{realm}"'
+    return response
+
+
 def validation_lines(errors: list[dict[str, Any]]) -> str:
     """Ninja's structured validation errors as one readable line: ``query.page: Input should be ...``."""
     return "; ".join(
@@ -77,10 +84,7 @@ def add_error_handlers(
     """
 
     def respond(request: HttpRequest, status: int, message: str, **extra: Any) -> HttpResponse:
-        response = api.create_response(request, {**body(status, message), **extra}, status=status)
-        if status == 401:
-            response["WWW-Authenticate"] = f'Basic realm="{realm}"'
-        return response
+        return challenge(api.create_response(request, {**body(status, message), **extra}, status=status), status, realm)
 
     @api.exception_handler(DomainError)
     def domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:

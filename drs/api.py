@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Query, Schema
 
-from core.api import add_error_handlers, http_status_for
+from core.api import add_error_handlers, challenge, http_status_for
 from core.errors import DomainError, NotFound, TooLarge
 from drs import selectors
 from drs.permissions import check_readable, request_user
@@ -38,10 +38,7 @@ def spec_error_body(status_code: int, msg: str) -> dict[str, Any]:
 
 def error_response(status_code: int, msg: str) -> JsonResponse:
     """The spec's ``Error`` response, for the file view (a plain Django view); a 401 says how to authenticate."""
-    response = JsonResponse(spec_error_body(status_code, msg), status=status_code)
-    if status_code == 401:
-        response["WWW-Authenticate"] = f'Basic realm="{REALM}"'
-    return response
+    return challenge(JsonResponse(spec_error_body(status_code, msg), status=status_code), status_code, REALM)
 
 
 add_error_handlers(drs_api, body=spec_error_body, validation_status=400, realm=REALM)
