@@ -44,22 +44,8 @@ def copy_results(*, analysis: Analysis, source_dir: Path, downloads: list[Downlo
     return destination
 
 
-@transaction.atomic
-def register_analysis_files(analysis: Analysis, *, base_dir: Path | None = None) -> DrsObject:
-    """Register every file in ``analysis.downloads`` as a blob, fill each ``drs_object_id``, build the bundles.
-
-    Each file's bytes must match the ``sha256`` and ``md5`` recorded in its ``DownloadFile``. The
-    analysis bundle has the analysis' accession as its DRS id and the files' aliases as member names;
-    it is private to the analysis' submitter when the analysis is private. The study's bundle is
-    rebuilt too (see :func:`register_study_bundle`).
-
-    :param analysis: an analysis whose ``downloads`` are recorded
-    :param base_dir: the directory the downloads' ``relative_path`` are under; default :func:`results_dir`
-    :returns: the analysis bundle
-    :raises drs.services.DrsRegistrationError: a file is missing or its checksums differ
-    """
-    base = base_dir or results_dir(analysis)
-    downloads = [DownloadFile.model_validate(item) for item in analysis.downloads or []]
+def _register_blobs(analysis: Analysis, downloads: list[DownloadFile], base: Path) -> list[tuple[str, DrsObject]]:
+    """Register each download as a blob (its bytes checked) and fill its ``drs_object_id``; return the members."""
     members: list[tuple[str, DrsObject]] = []
     for download in downloads:
         blob = register_blob(
@@ -74,9 +60,11 @@ def register_analysis_files(analysis: Analysis, *, base_dir: Path | None = None)
         )
         download.drs_object_id = blob.id
         members.append((download.alias, blob))
-    stored = [download.model_dump(mode="json") for download in downloads]
-    Analysis.objects.filter(pk=analysis.pk).update(downloads=stored, updated_at=timezone.now())
-    analysis.downloads = stored
+    return members
+
+
+def _register_bundles(analysis: Analysis, members: list[tuple[str, DrsObject]]) -> DrsObject:
+    """The analysis' bundle of its blobs, and its study's bundle rebuilt; return the analysis bundle."""
     bundle = register_bundle(
         bundle_id=analysis.accession,
         name=analysis.accession,
@@ -87,6 +75,28 @@ def register_analysis_files(analysis: Analysis, *, base_dir: Path | None = None)
     )
     register_study_bundle(analysis.study)
     return bundle
+
+
+@transaction.atomic
+def register_analysis_files(analysis: Analysis, *, base_dir: Path | None = None) -> DrsObject:
+    """Register every file in ``analysis.downloads`` as a blob, fill each ``drs_object_id``, build the bundles.
+
+    Each file's bytes must match the ``sha256`` and ``md5`` recorded in its ``DownloadFile``. The
+    analysis bundle has the analysis' accession as its DRS id and the files' aliases as member names;
+    it is private to the analysis' submitter when the analysis is private. The study's bundle is
+    rebuilt too (see :func:`register_study_bundle`).
+
+    :param analysis: an analysis whose ``downloads`` are recorded
+    :param base_dir: the directory the downloads' ``relative_path`` are under; default :func:`results_dir`
+    :returns: the analysis bundle
+    :raises drs.services.DrsRegistrationError: a file is missing or its checksums differ
+    """
+    downloads = [DownloadFile.model_validate(item) for item in analysis.downloads or []]
+    members = _register_blobs(analysis, downloads, base_dir or results_dir(analysis))
+    stored = [download.model_dump(mode="json") for download in downloads]
+    Analysis.objects.filter(pk=analysis.pk).update(downloads=stored, updated_at=timezone.now())
+    analysis.downloads = stored
+    return _register_bundles(analysis, members)
 
 
 @transaction.atomic
@@ -119,6 +129,8 @@ def publish_analysis(
 ) -> DrsObject:
     """Publish a completed analysis: copy its files, then register them and store its results atomically.
 
+    The downloads are stored once, with their DRS ids.
+
     :param analysis: the analysis (its study is read for the results path)
     :param source_dir: the directory the downloads' ``relative_path`` are under (the work area's results)
     :param quality_control: parsed read QC, if the pipeline has any
@@ -127,8 +139,10 @@ def publish_analysis(
     :param provenance: pipeline, parameters, tool versions, Slurm jobs
     :returns: the analysis' DRS bundle
     """
-    copy_results(analysis=analysis, source_dir=source_dir, downloads=downloads)
+    destination = copy_results(analysis=analysis, source_dir=source_dir, downloads=downloads)
+    downloads = [download.model_copy() for download in downloads]  # the caller's keep no DRS ids
     with transaction.atomic():
+        members = _register_blobs(analysis, downloads, destination)
         recording.store_results(
             analysis=analysis,
             quality_control=quality_control,
@@ -136,4 +150,4 @@ def publish_analysis(
             downloads=downloads,
             provenance=provenance,
         )
-        return register_analysis_files(analysis)
+        return _register_bundles(analysis, members)
