@@ -136,3 +136,33 @@ def test_a_finished_job_keeps_its_name_while_accounting_shows_a_placeholder() ->
     # still running: the live record, with what accounting adds
     running = SlurmJob(job_id="241", name="long", state=JobState.RUNNING, raw_state="RUNNING")
     assert merge_live_and_accounted({"241": running}, {})["241"] is running
+
+
+def test_a_reused_id_keeps_the_newest_submission_not_an_older_array_task() -> None:
+    """Seen here: two dev clusters sharing one slurmdbd gave id 218 to an array and, later, to a head job.
+
+    The older array task made the client take 218 for an array's own id and drop it, so a finished
+    pipeline read as never started.
+    """
+    from workflows.slurm.cli import merge_live_and_accounted, parse_sacct
+
+    output = (
+        "218_0|COMPLETED|0:0|None|1||2026-11-30T05:40:47|2026-11-30T05:40:47|2026-11-30T05:40:48|move-data\n"
+        "218_0.batch|COMPLETED|0:0||1||2026-11-30T05:40:47|2026-11-30T05:40:47|2026-11-30T05:40:48|batch\n"
+        "218|COMPLETED|0:0|None|76||2026-11-30T06:08:22|2026-11-30T06:08:23|2026-11-30T06:09:39|"
+        "raw-reads-MGYA00000063-head\n"
+        "218.batch|COMPLETED|0:0||76|125540K|2026-11-30T06:08:23|2026-11-30T06:08:23|2026-11-30T06:09:39|batch\n"
+    )
+    jobs = merge_live_and_accounted({}, parse_sacct(output))
+    assert list(jobs) == ["218"]
+    assert (jobs["218"].name, jobs["218"].state, jobs["218"].max_rss_bytes) == (
+        "raw-reads-MGYA00000063-head",
+        JobState.COMPLETED,
+        125540 * 1024,
+    )
+    # the tasks of one array, submitted together, all stay
+    array = (
+        "300_0|COMPLETED|0:0|None|1||2026-11-30T06:00:00|2026-11-30T06:00:01|2026-11-30T06:00:02|move-data\n"
+        "300_1|FAILED|1:0|NonZeroExitCode|1||2026-11-30T06:00:00|2026-11-30T06:00:01|2026-11-30T06:00:02|move-data\n"
+    )
+    assert sorted(merge_live_and_accounted({}, parse_sacct(array))) == ["300_0", "300_1"]

@@ -7,6 +7,7 @@ import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from workflows.slurm.errors import SlurmError, SlurmUnavailableError, clean_message, submission_error
@@ -93,61 +94,7 @@ class CliBackend:
             # Accounting down must not stop callers that only need live states.
             logger.warning("sacct failed: %s", clean_message(result.stderr))
             return {}
-        jobs: dict[str, SlurmJob] = {}
-        peak_rss: dict[str, int] = {}
-        batch_signal: dict[str, int] = {}
-        superseded: set[str] = set()
-        for line in result.stdout.splitlines():
-            fields = line.split("|", 9)
-            if len(fields) != 10:
-                continue
-            job_id, raw_state, exit_text, reason, elapsed, max_rss, submit, start, end, name = fields
-            if "." in job_id:  # a step (batch, extern, 0...): only its memory and signal matter here
-                parent = job_id.split(".", 1)[0]
-                if parent in superseded:
-                    continue
-                rss = parse_size(max_rss)
-                if rss is not None:
-                    peak_rss[parent] = max(rss, peak_rss.get(parent, 0))
-                if job_id.endswith(".batch"):
-                    # A cancelled or timed-out job's own line says 0:0; its batch step has the signal.
-                    signal = parse_exit_code(exit_text)[1]
-                    if signal:
-                        batch_signal[parent] = signal
-                continue
-            exit_code, signal = parse_exit_code(exit_text)
-            state = JobState.from_slurm(raw_state)
-            submitted = parse_time(submit)
-            # Accounting outlives a controller reset, so an id can name an older job too: keep the newest.
-            older = jobs.get(job_id)
-            if older is not None and older.submit_time and submitted and older.submit_time > submitted:
-                superseded.add(job_id)
-                continue
-            superseded.discard(job_id)
-            peak_rss.pop(job_id, None)
-            batch_signal.pop(job_id, None)
-            for expanded in expand_array_id(job_id):
-                jobs[expanded] = SlurmJob(
-                    job_id=expanded,
-                    name=name,
-                    state=state,
-                    raw_state=raw_state,
-                    exit_code=exit_code if state.is_terminal else None,
-                    signal=signal if state.is_terminal else None,
-                    reason=None if reason in ("None", "") else reason,
-                    elapsed_seconds=int(elapsed) if elapsed.isdigit() else None,
-                    submit_time=submitted,
-                    start_time=parse_time(start),
-                    end_time=parse_time(end),
-                    accounted=state.is_terminal,
-                )
-        for job_id, rss in peak_rss.items():
-            if job_id in jobs:
-                jobs[job_id] = replace(jobs[job_id], max_rss_bytes=rss)
-        for job_id, signal in batch_signal.items():
-            if job_id in jobs and jobs[job_id].state.is_terminal and not jobs[job_id].signal:
-                jobs[job_id] = replace(jobs[job_id], signal=signal)
-        return jobs
+        return parse_sacct(result.stdout)
 
     # --- cancel --------------------------------------------------------------------------------
     def cancel(self, job_ids: Sequence[str]) -> None:
@@ -220,6 +167,89 @@ def sbatch_command(spec: JobSpec, array: ArraySpec | None = None) -> list[str]:
         command.append(f"--array={array.expression()}")
     command.extend(spec.extra_args)
     return command
+
+
+def parse_sacct(output: str) -> dict[str, SlurmJob]:
+    """Jobs (and array tasks) from ``sacct --parsable2 --format=<SACCT_FIELDS>`` output, steps folded in.
+
+    Accounting outlives a controller reset, and clusters that share one slurmdbd (several dev clusters
+    on one machine) reuse job ids: of the records an id (or an array's base id) names, only the newest
+    submission is kept, so a plain job is never taken for the array task of an older one.
+    """
+    jobs: dict[str, SlurmJob] = {}
+    peak_rss: dict[str, int] = {}
+    batch_signal: dict[str, int] = {}
+    superseded: set[str] = set()
+    for line in output.splitlines():
+        fields = line.split("|", 9)
+        if len(fields) != 10:
+            continue
+        job_id, raw_state, exit_text, reason, elapsed, max_rss, submit, start, end, name = fields
+        if "." in job_id:  # a step (batch, extern, 0...): only its memory and signal matter here
+            parent = job_id.split(".", 1)[0]
+            if parent in superseded:
+                continue
+            rss = parse_size(max_rss)
+            if rss is not None:
+                peak_rss[parent] = max(rss, peak_rss.get(parent, 0))
+            if job_id.endswith(".batch"):
+                # A cancelled or timed-out job's own line says 0:0; its batch step has the signal.
+                signal = parse_exit_code(exit_text)[1]
+                if signal:
+                    batch_signal[parent] = signal
+            continue
+        exit_code, signal = parse_exit_code(exit_text)
+        state = JobState.from_slurm(raw_state)
+        submitted = parse_time(submit)
+        # Accounting outlives a controller reset, so an id can name an older job too: keep the newest.
+        older = jobs.get(job_id)
+        if older is not None and older.submit_time and submitted and older.submit_time > submitted:
+            superseded.add(job_id)
+            continue
+        superseded.discard(job_id)
+        peak_rss.pop(job_id, None)
+        batch_signal.pop(job_id, None)
+        for expanded in expand_array_id(job_id):
+            jobs[expanded] = SlurmJob(
+                job_id=expanded,
+                name=name,
+                state=state,
+                raw_state=raw_state,
+                exit_code=exit_code if state.is_terminal else None,
+                signal=signal if state.is_terminal else None,
+                reason=None if reason in ("None", "") else reason,
+                elapsed_seconds=int(elapsed) if elapsed.isdigit() else None,
+                submit_time=submitted,
+                start_time=parse_time(start),
+                end_time=parse_time(end),
+                accounted=state.is_terminal,
+            )
+    for job_id, rss in peak_rss.items():
+        if job_id in jobs:
+            jobs[job_id] = replace(jobs[job_id], max_rss_bytes=rss)
+    for job_id, signal in batch_signal.items():
+        if job_id in jobs and jobs[job_id].state.is_terminal and not jobs[job_id].signal:
+            jobs[job_id] = replace(jobs[job_id], signal=signal)
+    return _newest_submission_per_base_id(jobs)
+
+
+def _base_id(job_id: str) -> str:
+    """``"218_3"`` -> ``"218"``: the id a job and its array tasks share."""
+    return job_id.split("_", 1)[0]
+
+
+def _newest_submission_per_base_id(jobs: dict[str, SlurmJob]) -> dict[str, SlurmJob]:
+    """Drop records of an older submission that reused a base id (an array of another cluster instance)."""
+    newest: dict[str, datetime] = {}
+    for job_id, job in jobs.items():
+        if job.submit_time is not None:
+            base = _base_id(job_id)
+            newest[base] = max(job.submit_time, newest.get(base, job.submit_time))
+    return {
+        job_id: job
+        for job_id, job in jobs.items()
+        if job.submit_time is None or job.submit_time >= newest[_base_id(job_id)]
+    }
 
 
 def merge_live_and_accounted(live: dict[str, SlurmJob], accounted: dict[str, SlurmJob]) -> dict[str, SlurmJob]:
