@@ -20,6 +20,7 @@ from analyses.schemas import (
     QualityControl,
     SlurmJobRecord,
 )
+from core.errors import Conflict
 from core.fields import SchemaJSONField
 
 
@@ -74,13 +75,24 @@ def ensure_run_analyses(
 
 def requeue(*, analysis: Analysis, message: str) -> None:
     """Put a failed analysis back to pending for a requested re-run (its failure stays in ``status``)."""
-    _update(analysis, state=Analysis.State.PENDING, flags=_flag(AnalysisStatusFlag.ANALYSIS_CREATED, message))
+    _update(
+        analysis,
+        state=Analysis.State.PENDING,
+        flags=_flag(AnalysisStatusFlag.ANALYSIS_CREATED, message),
+        unless_completed=True,
+    )
 
 
-def _update(analysis: Analysis, *, flags: dict | None = None, **fields) -> None:
-    """Apply ``fields`` and merge ``flags`` into status, on the row and on the instance."""
+def _update(analysis: Analysis, *, flags: dict | None = None, unless_completed: bool = False, **fields) -> None:
+    """Apply ``fields`` and merge ``flags`` into status, on the row and on the instance.
+
+    :param unless_completed: refuse (:class:`Conflict`) if the analysis is COMPLETED: completed
+        work changes only through an explicit re-run (a new analysis supersedes it)
+    """
     with transaction.atomic():
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
+        if unless_completed and locked.state == Analysis.State.COMPLETED:
+            raise Conflict(f"{analysis.accession} is completed; it is not changed to {fields.get('state', 'that')}")
         if flags:
             fields["status"] = {**(locked.status or {}), **flags}
         Analysis.objects.filter(pk=analysis.pk).update(**fields, updated_at=timezone.now())
@@ -99,6 +111,7 @@ def mark_started(*, analysis: Analysis, provenance: Provenance) -> None:
         state=Analysis.State.RUNNING,
         provenance=provenance,
         flags=_flag(AnalysisStatusFlag.ANALYSIS_STARTED),
+        unless_completed=True,
     )
 
 
@@ -125,7 +138,12 @@ def mark_failed(*, analysis: Analysis, message: str, failed_step: str | None = N
     if provenance is not None:
         fields["provenance"] = provenance.model_copy(update={"failed_step": failed_step, "error_message": message})
     where = f"{failed_step}: " if failed_step else ""
-    _update(analysis, flags=_flag(AnalysisStatusFlag.ANALYSIS_FAILED, f"{where}{message}"[:2000]), **fields)
+    _update(
+        analysis,
+        flags=_flag(AnalysisStatusFlag.ANALYSIS_FAILED, f"{where}{message}"[:2000]),
+        unless_completed=True,
+        **fields,
+    )
 
 
 def store_results(

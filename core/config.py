@@ -52,6 +52,9 @@ class SlurmConfig(BaseModel):
     default_time_limit_minutes: PositiveInt = 60
     poll_interval_seconds: PositiveFloat = 1.0
     max_poll_interval_seconds: PositiveFloat = 15.0
+    head_time_limit_minutes: PositiveInt | None = Field(
+        default=None, description="Time limit of every pipeline head job; unset = the launcher's default"
+    )
     slurm_conf: Path | None = Field(
         default=None, description="SLURM_CONF for clients; unset = the environment's or /etc/slurm"
     )
@@ -83,6 +86,10 @@ class PipelinesConfig(BaseModel):
     modules: list[str] = Field(
         default=["workflows.pipelines.raw_reads.pipeline", "workflows.pipelines.raw_reads_nf"],
         description="Modules that define (and register) the platform's pipelines, imported on first lookup",
+    )
+    lease_seconds: PositiveInt | None = Field(
+        default=None,
+        description="Work-ledger lease of one analysis for every pipeline; unset = each pipeline's own",
     )
 
 

@@ -9,24 +9,29 @@ through ``/api/v2/work/``.
 
 from __future__ import annotations
 
-import time
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
 
 from analyses import recording
 from analyses.models import Analysis, Study
-from workflows.analysis_runner import AnalysisOutcome, Outcome
+from core.config import current_config
+from core.db import DISCONNECT_ERRORS, drop_broken_connection
+from workflows.analysis_runner import AnalysisOutcome, ClaimLost, Outcome
 from workflows.ledger import services as ledger
-from workflows.ledger.models import Pipeline, WorkItem, WorkState
+from workflows.ledger.errors import IllegalTransition, LeaseConflict
+from workflows.ledger.models import EventKind, Pipeline, WorkItem, WorkState
 from workflows.pipelines import get_pipeline
+from workflows.pipelines.definition import PipelineDefinition
 
-#: The pipeline's own estimate of one analysis; leases are renewed on every poll well within it.
-LEASE_SECONDS = 15 * 60
-HEARTBEAT_EVERY_SECONDS = 30.0
+logger = logging.getLogger(__name__)
+
 RUN_INPUT_KEY = "run"
 
 
@@ -48,7 +53,8 @@ def ledger_pipeline(name: str, version: str) -> Pipeline:
         name=definition.name,
         version=definition.version,
         repository_uri=f"{settings.EMG_CONFIG.service_urls.app_root}pipelines/{definition.name}",
-        lease_seconds=LEASE_SECONDS,
+        lease_seconds=lease_seconds_for(definition),
+        expected_duration=definition.expected_duration,
     )
 
 
@@ -100,54 +106,134 @@ def register_study_work(
 
 
 class Lease:
-    """A claimed work item: renew it while working, then finish it."""
+    """A claimed work item, kept alive by a heartbeat thread while it is worked on; finished once.
 
-    def __init__(self, item: WorkItem, holder: str):
+    The heartbeat renews the lease every quarter of its length, whatever step runs (downloading,
+    following Slurm, publishing), in its own thread and database connection. When a renewal finds the
+    item no longer ours (the lease lapsed, say over a long database outage, and another holder
+    claimed it), :attr:`lost` turns true and the runner stops without writing anything.
+    """
+
+    def __init__(self, item: WorkItem, holder: str, *, lease_seconds: int):
         self.item = item
         self.holder = holder
-        self._last_heartbeat = time.monotonic()
+        self.lease_seconds = lease_seconds
+        self.renewals = 0
+        self._lost = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"lease-{item.pk}", daemon=True)
 
-    def heartbeat(self) -> None:
-        """Renew the lease, at most every HEARTBEAT_EVERY_SECONDS (cheap enough to call on every poll)."""
-        if time.monotonic() - self._last_heartbeat >= HEARTBEAT_EVERY_SECONDS:
-            ledger.heartbeat(item_ids=[self.item.pk], holder=self.holder)
-            self._last_heartbeat = time.monotonic()
+    @property
+    def interval_seconds(self) -> float:
+        return max(self.lease_seconds / 4, 0.5)
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    def start_heartbeat(self) -> None:
+        self._thread.start()
+
+    def stop_heartbeat(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def _beat(self) -> None:
+        try:
+            while not self._stop.wait(self.interval_seconds):
+                try:
+                    result = ledger.heartbeat(
+                        item_ids=[self.item.pk], holder=self.holder, lease_seconds=self.lease_seconds
+                    )
+                except DISCONNECT_ERRORS as error:  # the lease holds a while longer; try again next beat
+                    logger.warning("lease %s: database unreachable, not renewed (%s)", self.item.pk, error)
+                    drop_broken_connection()
+                    continue
+                if result.lost:
+                    logger.warning("lease %s of %s lost: another holder has the item", self.item.pk, self.holder)
+                    self._lost.set()
+                    return
+                self.renewals += 1
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def note(self, message: str, data: dict[str, Any] | None = None) -> None:
+        """Keep a progress line on the item's event log (best effort: never fails the work)."""
+        try:
+            ledger.post_message(
+                item=self.item, actor=self.holder, message=message, kind=EventKind.PROGRESS, data=data or {}
+            )
+        except DISCONNECT_ERRORS as error:
+            logger.warning("lease %s: could not log %r (%s)", self.item.pk, message, error)
+            drop_broken_connection()
 
     def finish(self, outcome: AnalysisOutcome) -> None:
+        """DONE or FAILED; called inside the transaction that records the analysis' outcome.
+
+        :raises ClaimLost: the item is no longer ours (cancelled, or reaped and claimed by another
+            holder): the caller's transaction rolls back, and what it recorded with it
+        """
         done = outcome.outcome == Outcome.COMPLETED
-        ledger.transition(
-            item=self.item,
-            to_state=WorkState.DONE if done else WorkState.FAILED,
-            actor=self.holder,
-            holder=self.holder,
-            message="" if done else f"{outcome.failed_step}: {outcome.message or ''}"[:2000],
-        )
+        try:
+            ledger.transition(
+                item=self.item,
+                to_state=WorkState.DONE if done else WorkState.FAILED,
+                actor=self.holder,
+                holder=self.holder,
+                message="" if done else f"{outcome.failed_step}: {outcome.message or ''}"[:2000],
+            )
+        except (LeaseConflict, IllegalTransition) as error:
+            self._lost.set()
+            raise ClaimLost(f"work item {self.item.pk} is no longer {self.holder}'s: {error}") from error
+
+
+def lease_seconds_for(pipeline: PipelineDefinition) -> int:
+    """The lease of one analysis: the configured override, else the pipeline's own (from its expected duration)."""
+    return current_config().pipelines.lease_seconds or pipeline.lease_seconds
 
 
 @contextmanager
 def claimed(*, item_id: int, holder: str) -> Iterator[Lease | None]:
     """Claim one work item for ``holder`` (atomic, SKIP LOCKED); yield its Lease, or None if not ours to run.
 
-    The runner records the analysis' own failures (``workflows.analysis_runner``); an exception that
-    escapes it (the runner itself broke, or the process is stopping) fails the item and the analysis
-    here, then propagates.
+    While the block runs, the lease's heartbeat keeps it. The runner records the analysis' outcome
+    and ends the claim in one transaction (``workflows.analysis_runner``). An ``Exception`` that
+    escapes it (the runner itself broke) fails the item and the analysis here, unless the analysis
+    is already completed or the claim was lost. An interruption (the worker stopping, the flow
+    cancelled) leaves the item as it is: its lease lapses and the next holder adopts the pipeline,
+    which runs on in Slurm.
     """
     item = WorkItem.objects.select_related("pipeline").get(pk=item_id)
-    items = ledger.claim(pipeline=item.pipeline, holder=holder, limit=1, among=[item_id])
+    definition = get_pipeline(item.pipeline.name, item.pipeline.version)
+    lease_seconds = lease_seconds_for(definition)
+    items = ledger.claim(pipeline=item.pipeline, holder=holder, limit=1, among=[item_id], lease_seconds=lease_seconds)
     if not items:
         yield None
         return
-    lease = Lease(items[0], holder)
+    lease = Lease(items[0], holder, lease_seconds=lease_seconds)
     ledger.transition(item=lease.item, to_state=WorkState.RUNNING, actor=holder, holder=holder)
+    lease.start_heartbeat()
     try:
         yield lease
-    except BaseException as error:
-        message = f"{type(error).__name__}: {error}"
-        analysis = Analysis.objects.filter(accession=lease.item.external_ref).first()
+    except Exception as error:
+        if not lease.lost:
+            _fail_unless_completed(lease, f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        lease.stop_heartbeat()
+
+
+def _fail_unless_completed(lease: Lease, message: str) -> None:
+    with transaction.atomic():
+        analysis = Analysis.objects.select_for_update().filter(accession=lease.item.external_ref).first()
+        if analysis is not None and analysis.state == Analysis.State.COMPLETED:
+            return
         if analysis is not None:
             recording.mark_failed(analysis=analysis, message=message)
-        ledger.transition(item=lease.item, to_state=WorkState.FAILED, actor=holder, holder=holder, message=message)
-        raise
+        ledger.transition(
+            item=lease.item, to_state=WorkState.FAILED, actor=lease.holder, holder=lease.holder, message=message
+        )
 
 
 def why_skipped(item_id: int) -> str:

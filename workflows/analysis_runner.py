@@ -8,6 +8,13 @@ one transaction).
 Failures of the analysis are handled here and only here: any error of a step ends as a FAILED
 analysis with the step and the message (:func:`run_analysis` returns it; it does not raise), so
 one bad run never stops a study.
+
+Exactly once under crashes: a run first asks the launcher what a previous holder of the same work
+left in the work area (:meth:`Launcher.reattach`) and adopts it: a live head job is followed, a
+completed one's outputs are collected, and only a failed or vanished one is launched again (which
+resumes). The outcome (results, DRS objects, the analysis state) and the claim's end (the ledger's
+DONE or FAILED) are written in one transaction, so completed work can never be put back to
+pending. A run that loses its claim stops following and writes nothing: the new holder adopts it.
 """
 
 from __future__ import annotations
@@ -16,12 +23,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any, Protocol
+
+from django.db import transaction
 
 from analyses import recording
 from analyses.models import Analysis
 from analyses.publishing import publish_analysis
 from analyses.schemas import Provenance
+from core.db import DISCONNECT_ERRORS, drop_broken_connection, outlasting_disconnects
 from core.errors import DomainError
 from ena.datamover import Datamover
 from ena.portal.errors import ENAError
@@ -29,6 +41,7 @@ from ena.schemas import FastqFile
 from workflows.pipelines.definition import PipelineDefinition, PipelineParameters, RunInputs
 from workflows.pipelines.launchers.base import Launcher
 from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState
+from workflows.pipelines.launchers.reattach import Reattachment
 from workflows.pipelines.launchers.records import LaunchHandle
 from workflows.pipelines.workarea import WorkArea
 from workflows.slurm import SlurmError, SlurmUnavailableError
@@ -47,6 +60,29 @@ EXPLAINED_ERRORS = (ENAError, SlurmError, DomainError, TimeoutError)
 class Outcome(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
+    #: the claim was lost (its lease expired and another holder took the work): nothing recorded
+    HANDED_OVER = "handed_over"
+
+
+class ClaimLost(Exception):
+    """This run no longer holds the work: stop, write nothing, leave the Slurm jobs to the new holder."""
+
+
+class WorkClaim(Protocol):
+    """What the runner needs from whoever gave it the right to run this analysis (a work-ledger lease)."""
+
+    @property
+    def lost(self) -> bool:
+        """True once the claim is no longer this run's."""
+
+    def note(self, message: str, data: dict[str, Any] | None = None) -> None:
+        """Keep a line of the story (adopted a head job, relaunched, ...) where operators read it."""
+
+    def finish(self, outcome: AnalysisOutcome) -> None:
+        """End the claim; called inside the transaction that records the outcome.
+
+        :raises ClaimLost: the claim is no longer held (the transaction is then rolled back)
+        """
 
 
 @dataclass(frozen=True)
@@ -67,7 +103,9 @@ def fetch_reads(*, analysis: Analysis, work_area: WorkArea, datamover: Datamover
     files = [FastqFile.model_validate(file) for file in ena_run.fastq_files]
     downloaded = datamover.download_run(files, work_area.path(READS_DIR), accession=ena_run.accession)
     checksums = {file.path.name: file.md5 for file in downloaded}
-    recording.mark_reads_fetched(analysis=analysis, checksums=checksums)
+    outlasting_disconnects(
+        lambda: recording.mark_reads_fetched(analysis=analysis, checksums=checksums), what="recording the reads"
+    )
     return RunInputs(fastq=[file.path for file in downloaded]), checksums
 
 
@@ -79,26 +117,41 @@ def follow(
     timeout_seconds: float,
     poll_seconds: float = 1.0,
     max_poll_seconds: float = 10.0,
-    heartbeat: Callable[[], None] | None = None,
+    still_ours: Callable[[], bool] | None = None,
 ) -> PipelineProgress:
     """Poll the pipeline until it ends, recording its Slurm jobs on the analysis whenever they change.
 
-    :param heartbeat: called on every poll (e.g. to renew a work-ledger lease)
+    The timeout counts from the head job's launch, so an adopted pipeline keeps its original deadline.
+    A pipeline that ends in anything but success has its remaining step jobs cancelled.
+
+    :param still_ours: asked on every poll; when it says no, stop at once (:class:`ClaimLost`)
+    :raises TimeoutError: not final within ``timeout_seconds`` of the launch (the jobs are cancelled)
     """
-    deadline = time.monotonic() + timeout_seconds
+    deadline = time.monotonic() + timeout_seconds - (datetime.now(UTC) - handle.launched_at).total_seconds()
     interval = poll_seconds
     while True:
+        if still_ours is not None and not still_ours():
+            raise ClaimLost(f"{analysis.accession}: claim lost while following head job {handle.head_job_id}")
         progress = launcher.poll(handle)
-        recording.record_slurm_jobs(analysis=analysis, jobs=progress.slurm_job_records())
-        if heartbeat is not None:
-            heartbeat()
+        record_jobs_if_reachable(analysis, progress)
         if progress.state.is_final:
+            if progress.state != PipelineState.COMPLETED:
+                launcher.cancel(handle)  # the engine may have left steps behind (a head job killed at its limit)
             return progress
         if time.monotonic() > deadline:
             launcher.cancel(handle)
             raise TimeoutError(f"{analysis.accession}: pipeline still {progress.state} after {timeout_seconds:.0f}s")
         time.sleep(interval)
         interval = min(interval * 1.5, max_poll_seconds)
+
+
+def record_jobs_if_reachable(analysis: Analysis, progress: PipelineProgress) -> None:
+    """Record the Slurm jobs on the analysis; while the database is down, skip it (the next poll records them)."""
+    try:
+        recording.record_slurm_jobs(analysis=analysis, jobs=progress.slurm_job_records())
+    except DISCONNECT_ERRORS as error:
+        logger.warning("%s: database unreachable, Slurm jobs not recorded this poll (%s)", analysis.accession, error)
+        drop_broken_connection()
 
 
 def launch_with_retries(
@@ -128,15 +181,34 @@ def launch_with_retries(
     raise AssertionError("unreachable")
 
 
-def _failed(analysis: Analysis, step: str | None, message: str) -> AnalysisOutcome:
-    recording.mark_failed(analysis=analysis, failed_step=step, message=message)
-    logger.warning("%s failed at %s: %s", analysis.accession, step, message)
-    return AnalysisOutcome(
+def _failed(analysis: Analysis, step: str | None, message: str, claim: WorkClaim | None) -> AnalysisOutcome:
+    """Record the failure on the analysis and end the claim, in one transaction (or nothing, if the claim is gone)."""
+    outcome = AnalysisOutcome(
         accession=analysis.accession,
         run_accession=analysis.run.ena_run.accession if analysis.run_id else None,
         outcome=Outcome.FAILED,
         failed_step=step,
         message=message,
+    )
+
+    @transaction.atomic
+    def record() -> None:
+        recording.mark_failed(analysis=analysis, failed_step=step, message=message)
+        if claim is not None:
+            claim.finish(outcome)
+
+    try:
+        outlasting_disconnects(record, what=f"recording the failure of {analysis.accession}")
+    except ClaimLost as lost:
+        return _handed_over(analysis, lost)
+    logger.warning("%s failed at %s: %s", analysis.accession, step, message)
+    return outcome
+
+
+def _handed_over(analysis: Analysis, reason: Exception) -> AnalysisOutcome:
+    logger.warning("%s: %s", analysis.accession, reason)
+    return AnalysisOutcome(
+        accession=analysis.accession, run_accession=None, outcome=Outcome.HANDED_OVER, message=str(reason)
     )
 
 
@@ -154,6 +226,50 @@ def pipeline_failure_message(progress: PipelineProgress) -> str:
     return message
 
 
+def launch_fresh(
+    *,
+    analysis: Analysis,
+    pipeline: PipelineDefinition,
+    launcher: Launcher,
+    work_area: WorkArea,
+    inputs: RunInputs,
+    checksums: dict[str, str],
+    params: dict | None,
+    flow_run_id: str | None,
+) -> LaunchHandle:
+    """Launch the pipeline (resuming whatever an earlier launch on this work area finished) and record it."""
+    typed_params = pipeline.validate_parameters(params)
+    handle = launch_with_retries(launcher, pipeline, inputs=inputs, params=typed_params, work_area=work_area)
+    provenance = Provenance(
+        pipeline_name=pipeline.name,
+        pipeline_version=pipeline.version,
+        parameters=typed_params.model_dump(mode="json"),
+        parameters_hash=typed_params.sha256(),
+        input_checksums=checksums,
+        work_dir=str(work_area.root),
+        prefect_flow_run_id=flow_run_id,
+    )
+    outlasting_disconnects(
+        lambda: recording.mark_started(analysis=analysis, provenance=provenance), what="recording the launch"
+    )
+    return handle
+
+
+def _note(
+    claim: WorkClaim | None, message: str, previous: Reattachment | None, handle: LaunchHandle | None = None
+) -> None:
+    logger.info(message)
+    if claim is None:
+        return
+    launch = previous.handle if previous is not None else handle
+    data: dict[str, Any] = {}
+    if launch is not None:
+        data = {"head_job_id": launch.head_job_id, "launch_attempt": launch.attempt}
+    if previous is not None:
+        data["verdict"] = previous.verdict.value
+    claim.note(message, data)
+
+
 def run_analysis(
     *,
     analysis: Analysis,
@@ -163,7 +279,7 @@ def run_analysis(
     params: dict | None = None,
     timeout_seconds: float = 6 * 3600,
     flow_run_id: str | None = None,
-    heartbeat: Callable[[], None] | None = None,
+    claim: WorkClaim | None = None,
 ) -> AnalysisOutcome:
     """Run ``pipeline`` for one analysis and record everything on it; see the module docstring.
 
@@ -173,51 +289,74 @@ def run_analysis(
     :param datamover: downloads the reads
     :param params: pipeline parameters; None for the defaults
     :param flow_run_id: the Prefect flow run doing this, for provenance
-    :param heartbeat: called while the pipeline runs
-    :return: COMPLETED, or FAILED with the step and the message (already recorded on the analysis)
+    :param claim: the lease this run holds; its end is written with the outcome, and losing it stops the run
+    :return: COMPLETED, FAILED with the step and the message (already recorded on the analysis), or
+        HANDED_OVER when the claim was lost (nothing recorded: the new holder carries on)
     """
     work_area = WorkArea.for_analysis(analysis.accession)
-    step = FETCH_STEP
+    step = LAUNCH_STEP
     try:
-        inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
-        step = LAUNCH_STEP
-        typed_params = pipeline.validate_parameters(params)
-        handle = launch_with_retries(launcher, pipeline, inputs=inputs, params=typed_params, work_area=work_area)
-        recording.mark_started(
-            analysis=analysis,
-            provenance=Provenance(
-                pipeline_name=pipeline.name,
-                pipeline_version=pipeline.version,
-                parameters=typed_params.model_dump(mode="json"),
-                parameters_hash=typed_params.sha256(),
-                input_checksums=checksums,
-                work_dir=str(work_area.root),
-                prefect_flow_run_id=flow_run_id,
-            ),
-        )
+        previous = launcher.reattach(pipeline, work_area)
+        if previous is not None and previous.adopted:
+            handle = previous.handle
+            _note(claim, f"adopted head job {handle.head_job_id} ({previous.verdict}): {previous.reason}", previous)
+        else:
+            if previous is not None:
+                _note(claim, f"relaunching, resuming: {previous.reason}", previous)
+            step = FETCH_STEP
+            inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
+            step = LAUNCH_STEP
+            handle = launch_fresh(
+                analysis=analysis,
+                pipeline=pipeline,
+                launcher=launcher,
+                work_area=work_area,
+                inputs=inputs,
+                checksums=checksums,
+                params=params,
+                flow_run_id=flow_run_id,
+            )
+            _note(claim, f"launched head job {handle.head_job_id} (attempt {handle.attempt})", None, handle)
         step = PIPELINE_STEP
         progress = follow(
-            analysis=analysis, launcher=launcher, handle=handle, timeout_seconds=timeout_seconds, heartbeat=heartbeat
+            analysis=analysis,
+            launcher=launcher,
+            handle=handle,
+            timeout_seconds=timeout_seconds,
+            still_ours=(lambda: not claim.lost) if claim is not None else None,
         )
         if progress.state != PipelineState.COMPLETED:
-            return _failed(analysis, progress.failed_step or PIPELINE_STEP, pipeline_failure_message(progress))
+            return _failed(analysis, progress.failed_step or PIPELINE_STEP, pipeline_failure_message(progress), claim)
         step = PUBLISH_STEP
         outputs = pipeline.parse_outputs(work_area, analysis_accession=analysis.accession)
-        publish_analysis(
-            analysis=analysis,
-            source_dir=work_area.results_dir,
-            quality_control=outputs.quality_control,
-            results=outputs.results,
-            downloads=outputs.downloads,
-            provenance=outputs.provenance.model_copy(
-                update={"prefect_flow_run_id": flow_run_id, "slurm_jobs": progress.slurm_job_records()}
-            ),
+        outcome = AnalysisOutcome(
+            accession=analysis.accession, run_accession=analysis.run.ena_run.accession, outcome=Outcome.COMPLETED
         )
+        provenance = outputs.provenance.model_copy(
+            update={"prefect_flow_run_id": flow_run_id, "slurm_jobs": progress.slurm_job_records()}
+        )
+
+        @transaction.atomic
+        def publish() -> None:
+            publish_analysis(
+                analysis=analysis,
+                source_dir=work_area.results_dir,
+                quality_control=outputs.quality_control,
+                results=outputs.results,
+                downloads=outputs.downloads,
+                provenance=provenance,
+            )
+            if claim is not None:
+                claim.finish(outcome)
+
+        outlasting_disconnects(publish, what=f"publishing {analysis.accession}")
+    except ClaimLost as lost:
+        return _handed_over(analysis, lost)
     except Exception as error:  # this analysis' failure, not the study's
+        if claim is not None and claim.lost:
+            return _handed_over(analysis, error)
         if not isinstance(error, EXPLAINED_ERRORS):
             logger.exception("%s: unexpected error at %s", analysis.accession, step)
-        return _failed(analysis, step, describe(error))
+        return _failed(analysis, step, describe(error), claim)
     work_area.finish()
-    return AnalysisOutcome(
-        accession=analysis.accession, run_accession=analysis.run.ena_run.accession, outcome=Outcome.COMPLETED
-    )
+    return outcome

@@ -68,8 +68,8 @@ def register_analyses(
 def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: str) -> AnalysisOutcome | None:
     """Claim this analysis' ledger item and, if this flow run got it, run the pipeline; None if skipped.
 
-    Not retried: a retry could start a second pipeline for the same work. A crash leaves the
-    item's lease to expire, and the ledger hands it out again.
+    Not retried by Prefect: the ledger is the retry. A crash leaves the item's lease to lapse; the
+    next claim adopts the pipeline still running (or finished) on Slurm instead of starting another.
     """
     holder = f"flow:{flow_run.get_id()}"
     try:
@@ -85,9 +85,8 @@ def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: 
                     launcher=launcher_for(pipeline),
                     datamover=datamover,
                     flow_run_id=str(flow_run.get_id()),
-                    heartbeat=lease.heartbeat,
+                    claim=lease,
                 )
-            lease.finish(outcome)
             return outcome
     except Exception as error:  # already recorded as failed by analysis_ledger.claimed; the study goes on
         get_run_logger().exception("%s failed unexpectedly", accession)
@@ -141,6 +140,8 @@ def analyse_study(
             summary.skipped[work.accession] = analysis_ledger.why_skipped(work.item_id)
         elif outcome.outcome == Outcome.COMPLETED:
             summary.completed.append(work.accession)
+        elif outcome.outcome == Outcome.HANDED_OVER:
+            summary.skipped[work.accession] = f"handed over: {outcome.message}"
         else:
             summary.failed[work.accession] = f"{outcome.failed_step}: {(outcome.message or '').splitlines()[0]}"
     logger.info(summary.line())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -151,6 +152,16 @@ class PipelineDefinition(ABC):
     #: per-step Slurm resources (step name -> resources); steps not listed get ``default_resources``
     step_resources: ClassVar[dict[str, StepResources]] = {}
     default_resources: ClassVar[StepResources] = StepResources()
+    #: how long one run usually takes; it sets the work-ledger lease (:attr:`lease_seconds`)
+    expected_duration: ClassVar[timedelta] = timedelta(hours=1)
+
+    @property
+    def lease_seconds(self) -> int:
+        """How long a claim on one run survives without a heartbeat: a twentieth of the expected
+        duration, between 1 and 30 minutes. It bounds both how long a crashed worker's work waits
+        before another worker adopts it and how long a database outage a holder can ride out.
+        """
+        return int(min(max(self.expected_duration.total_seconds() / 20, 60), 30 * 60))
 
     @property
     def identifier(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.config import current_config
 from workflows.pipelines.definition import Engine, PipelineDefinition
 from workflows.pipelines.launchers.base import Launcher
 from workflows.pipelines.launchers.nextflow import NextflowLauncher
@@ -35,6 +36,9 @@ def launcher_for(pipeline: PipelineDefinition, slurm: SlurmClient | None = None,
         raise LookupError(
             f"{pipeline.identifier}: no launcher for engine {pipeline.engine!r}; known: {known}"
         ) from None
+    head_limit = current_config().slurm.head_time_limit_minutes
+    if head_limit is not None:
+        options.setdefault("head_time_limit_minutes", head_limit)
     return launcher_class(slurm or SlurmClient(), **options)
 
 

@@ -29,6 +29,7 @@ from workflows.pipelines.definition import (
     parameters_hash,
 )
 from workflows.pipelines.launchers.progress import PipelineFailed, PipelineProgress, PipelineState
+from workflows.pipelines.launchers.reattach import Reattachment, Verdict
 from workflows.pipelines.launchers.records import (
     LAUNCH_RECORD,
     LaunchAttempt,
@@ -184,6 +185,44 @@ class Launcher(ABC):
             environment=head_job.environment,
         )
         return str(self.slurm.submit(spec))
+
+    def last_launch(self, work_area: WorkArea) -> LaunchHandle | None:
+        """The handle of the latest launch on ``work_area`` (from ``pipeline/launch.json``), if any."""
+        record = read_launch_record(work_area)
+        if not record or not record.attempts:
+            return None
+        last = record.attempts[-1]
+        return LaunchHandle(
+            pipeline_name=record.pipeline_name,
+            pipeline_version=record.pipeline_version,
+            engine=record.engine,
+            work_dir=work_area.root,
+            attempt=last.attempt,
+            head_job_id=last.head_job_id,
+            head_log=Path(last.head_log),
+            launched_at=last.launched_at,
+        )
+
+    def reattach(self, pipeline: PipelineDefinition, work_area: WorkArea) -> Reattachment | None:
+        """What to do with the launch a previous holder of this work left in ``work_area``.
+
+        A queued or running head job is followed, a completed one has its outputs collected, and
+        only a failed, cancelled or vanished one (Slurm and its accounting do not know the id) is
+        launched again, which resumes. None when nothing of this pipeline version was launched here.
+        """
+        handle = self.last_launch(work_area)
+        if handle is None or (handle.pipeline_name, handle.pipeline_version) != (pipeline.name, pipeline.version):
+            return None
+        job = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
+        if job is None:
+            return Reattachment(handle, Verdict.RELAUNCH, f"head job {handle.head_job_id} is unknown to Slurm")
+        progress = self.poll(handle)
+        if not progress.state.is_final:
+            return Reattachment(handle, Verdict.FOLLOW, f"head job {handle.head_job_id} is {job.state}", progress)
+        if progress.state == PipelineState.COMPLETED:
+            return Reattachment(handle, Verdict.COLLECT, f"head job {handle.head_job_id} completed", progress)
+        reason = progress.error_message or f"head job {handle.head_job_id} {job.state}"
+        return Reattachment(handle, Verdict.RELAUNCH, reason, progress)
 
     def _refuse_if_running(self, work_area: WorkArea) -> None:
         """Refuse a relaunch while the previous launch's head job is still queued or running."""

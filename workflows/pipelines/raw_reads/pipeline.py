@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar
@@ -140,6 +141,7 @@ class RawReadsPipeline(PipelineDefinition):
         "seqkit_stats": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=30),
     }
     default_resources: ClassVar[StepResources] = StepResources(cpus=1, memory_mb=500, time_limit_minutes=10)
+    expected_duration: ClassVar[timedelta] = timedelta(minutes=20)
     steps: ClassVar[tuple[str, ...]] = (
         "fastp",
         "megahit",
