@@ -53,6 +53,9 @@ LAUNCH_STEP = "launch"
 PIPELINE_STEP = "pipeline"
 PUBLISH_STEP = "publish_results"
 READS_DIR = "reads"
+#: Head-job ends that say nothing about the pipeline (its node died, Slurm preempted it): relaunched at once.
+HEAD_JOB_LOSSES = frozenset({"NODE_FAIL", "BOOT_FAIL", "PREEMPTED"})
+MAX_RELAUNCHES_AFTER_LOSS = 2
 #: Errors whose message says it all (the others are reported with their type).
 EXPLAINED_ERRORS = (ENAError, SlurmError, DomainError, TimeoutError)
 
@@ -296,35 +299,49 @@ def run_analysis(
     work_area = WorkArea.for_analysis(analysis.accession)
     step = LAUNCH_STEP
     try:
+        handle: LaunchHandle | None = None
         previous = launcher.reattach(pipeline, work_area)
         if previous is not None and previous.adopted:
             handle = previous.handle
             _note(claim, f"adopted head job {handle.head_job_id} ({previous.verdict}): {previous.reason}", previous)
-        else:
-            if previous is not None:
-                _note(claim, f"relaunching, resuming: {previous.reason}", previous)
-            step = FETCH_STEP
-            inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
-            step = LAUNCH_STEP
-            handle = launch_fresh(
+        elif previous is not None:
+            _note(claim, f"relaunching, resuming: {previous.reason}", previous)
+        relaunches_after_loss = 0
+        while True:
+            if handle is None:
+                step = FETCH_STEP
+                inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
+                step = LAUNCH_STEP
+                handle = launch_fresh(
+                    analysis=analysis,
+                    pipeline=pipeline,
+                    launcher=launcher,
+                    work_area=work_area,
+                    inputs=inputs,
+                    checksums=checksums,
+                    params=params,
+                    flow_run_id=flow_run_id,
+                )
+                _note(claim, f"launched head job {handle.head_job_id} (attempt {handle.attempt})", None, handle)
+            step = PIPELINE_STEP
+            progress = follow(
                 analysis=analysis,
-                pipeline=pipeline,
                 launcher=launcher,
-                work_area=work_area,
-                inputs=inputs,
-                checksums=checksums,
-                params=params,
-                flow_run_id=flow_run_id,
+                handle=handle,
+                timeout_seconds=timeout_seconds,
+                still_ours=(lambda: not claim.lost) if claim is not None else None,
             )
-            _note(claim, f"launched head job {handle.head_job_id} (attempt {handle.attempt})", None, handle)
-        step = PIPELINE_STEP
-        progress = follow(
-            analysis=analysis,
-            launcher=launcher,
-            handle=handle,
-            timeout_seconds=timeout_seconds,
-            still_ours=(lambda: not claim.lost) if claim is not None else None,
-        )
+            if progress.head_job_state in HEAD_JOB_LOSSES and relaunches_after_loss < MAX_RELAUNCHES_AFTER_LOSS:
+                relaunches_after_loss += 1
+                _note(
+                    claim,
+                    f"head job {handle.head_job_id} lost ({progress.head_job_state}); relaunching, resuming",
+                    None,
+                    handle,
+                )
+                handle = None
+                continue
+            break
         if progress.state != PipelineState.COMPLETED:
             return _failed(analysis, progress.failed_step or PIPELINE_STEP, pipeline_failure_message(progress), claim)
         step = PUBLISH_STEP

@@ -12,7 +12,7 @@ import threading
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-FaultKind = Literal["status", "truncate", "empty", "delay", "truncate_download"]
+FaultKind = Literal["status", "truncate", "empty", "delay", "truncate_download", "stall_download"]
 FaultTarget = Literal["portal", "fastq"]
 
 
@@ -22,7 +22,9 @@ class FaultRule:
 
     :param kind: ``status`` (answer ``status`` with a JSON error), ``truncate`` (200 with half the
         JSON body), ``empty`` (204 no body), ``delay`` (sleep ``delay_seconds`` then answer normally),
-        ``truncate_download`` (send ``fraction`` of a FASTQ file, then close the connection)
+        ``truncate_download`` (send ``fraction`` of a FASTQ file, then close the connection),
+        ``stall_download`` (send ``fraction`` of a FASTQ file, then send nothing for ``delay_seconds``
+        with the connection open, as a stuck transfer does)
     :param result: only Portal API requests for this ``result=`` (e.g. ``read_run``)
     :param target: ``portal`` (the Portal API) or ``fastq`` (file downloads)
     """
@@ -43,9 +45,9 @@ class FaultRule:
         if unknown:
             raise ValueError(f"unknown fault rule keys: {sorted(unknown)}")
         rule = cls(**data)
-        if rule.kind not in ("status", "truncate", "empty", "delay", "truncate_download"):
+        if rule.kind not in ("status", "truncate", "empty", "delay", "truncate_download", "stall_download"):
             raise ValueError(f"unknown fault kind {rule.kind!r}")
-        if rule.kind == "truncate_download":
+        if rule.kind in ("truncate_download", "stall_download"):
             rule.target = "fastq"
         return rule
 
@@ -105,6 +107,12 @@ class Faults:
     def truncate_download(self, times: int | None = 1, *, fraction: float = 0.5):
         """Send only ``fraction`` of the next ``times`` FASTQ downloads, then drop the connection."""
         return self.add(FaultRule(kind="truncate_download", target="fastq", times=times, fraction=fraction))
+
+    def stall_download(self, seconds: float = 60.0, times: int | None = 1, *, fraction: float = 0.3):
+        """Send ``fraction`` of the next ``times`` FASTQ downloads, then stall for ``seconds`` and close."""
+        return self.add(
+            FaultRule(kind="stall_download", target="fastq", times=times, fraction=fraction, delay_seconds=seconds)
+        )
 
     def wrong_md5(self, *run_accessions: str) -> None:
         """Advertise a wrong ``fastq_md5`` for these runs (their files are served unchanged)."""

@@ -297,7 +297,8 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
-        limit = length if rule is None or rule.kind != "truncate_download" else int(length * rule.fraction)
+        cut_short = rule is not None and rule.kind in ("truncate_download", "stall_download")
+        limit = int(length * rule.fraction) if cut_short else length
         with path.open("rb") as handle:
             handle.seek(start)
             sent = 0
@@ -309,6 +310,8 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
                 sent += len(chunk)
         if sent < length:
             self.wfile.flush()
+            if rule is not None and rule.kind == "stall_download":
+                time.sleep(rule.delay_seconds)
             self.close_connection = True
 
 

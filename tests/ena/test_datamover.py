@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -97,3 +98,16 @@ def test_a_missing_file_is_an_error_without_retries(ena_client, ena_config, ena_
     with pytest.raises(ENADownloadError, match="HTTP 404"):
         download_run_fastqs(run, tmp_path, config=ena_config)
     assert len([r for r in ena_mirror.requests if r.path.startswith("/vol1/")]) == 1
+
+
+def test_a_stalled_download_times_out_and_is_resumed(ena_client, ena_mirror, tmp_path):
+    """A transfer that stops sending with the connection open: the read timeout ends it, a Range request resumes it."""
+    run = ena_client.get_run("ERR9000003")
+    ena_mirror.faults.stall_download(30, fraction=0.3)
+    config = ena_mirror.ena_config(max_retries=3, timeout_seconds=1.0)
+    started = time.monotonic()
+    files = download_run_fastqs(run, tmp_path, config=config)
+    assert time.monotonic() - started < 15, "the stall was waited out instead of timed out"
+    assert md5(files[0].path) == run.fastq_files[0].md5
+    fastq = [r for r in ena_mirror.requests if r.path.startswith("/vol1/fastq/")]
+    assert [r.status for r in fastq] == [200, 206, 200]  # stalled, resumed, second file

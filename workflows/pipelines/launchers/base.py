@@ -183,6 +183,9 @@ class Launcher(ABC):
             stdout=head_log,
             stderr=head_log,
             environment=head_job.environment,
+            # Never rerun by Slurm on its own: a second engine beside the first's surviving steps would
+            # run them twice. A lost head job is relaunched by the platform, which resumes.
+            extra_args=("--no-requeue",),
         )
         return str(self.slurm.submit(spec))
 

@@ -64,6 +64,8 @@ class PipelineProgress(BaseModel):
     log_tail: str | None = None
     error_message: str | None = None
     head_job_id: str
+    #: the head job's Slurm state by name (``RUNNING``, ``TIMEOUT``, ``NODE_FAIL``...); None if Slurm knows no such job
+    head_job_state: str | None = None
     slurm_job_ids: list[str] = []
     steps: list[StepRecord] = []
 

@@ -17,9 +17,21 @@ from workflows.pipelines.launchers.progress import PipelineProgress, PipelineSta
 from workflows.pipelines.launchers.records import LaunchHandle, read_launch_record
 from workflows.pipelines.launchers.snakemake_log import SnakemakeRun, read_snakemake_log
 from workflows.pipelines.workarea import WorkArea
-from workflows.slurm import SlurmClient
+from workflows.slurm import JobState, SlurmClient
 
 CONFIG_FILE = "pipeline/config.json"
+#: Head-job ends that Slurm imposed on Snakemake rather than Snakemake reporting a failed step.
+STOPPED_FROM_OUTSIDE = frozenset(
+    {
+        JobState.TIMEOUT,
+        JobState.NODE_FAIL,
+        JobState.CANCELLED,
+        JobState.OUT_OF_MEMORY,
+        JobState.PREEMPTED,
+        JobState.DEADLINE,
+        JobState.BOOT_FAIL,
+    }
+)
 LOG_TAIL_LINES = 40
 
 
@@ -93,6 +105,8 @@ class SnakemakeLauncher(Launcher):
             "--default-resources",
             *default_resources,
             "--rerun-incomplete",
+            # A step whose node is lost is requeued by Slurm (not failed), and the node avoided after.
+            "--slurm-requeue",
             "--printshellcmds",
             "--nocolor",
             "--latency-wait",
@@ -144,6 +158,7 @@ class SnakemakeLauncher(Launcher):
             steps_done=run.steps_done,
             steps_total=run.steps_total if run.steps_total is not None else (0 if run.nothing_to_do else None),
             head_job_id=handle.head_job_id,
+            head_job_state=head.state.name if head is not None else None,
             slurm_job_ids=[handle.head_job_id] + [s.slurm_job_id for s in steps if s.slurm_job_id],
             steps=steps,
         )
@@ -175,6 +190,16 @@ class SnakemakeLauncher(Launcher):
     def _explain_failure(
         self, progress: PipelineProgress, run: SnakemakeRun, work_area: WorkArea, handle: LaunchHandle, head
     ) -> None:
+        if head is not None and head.state in STOPPED_FROM_OUTSIDE:
+            # Slurm ended Snakemake itself (time limit, lost node, scancel): that is the reason,
+            # whatever its steps reported while being cancelled.
+            progress.failed_step = "snakemake"
+            progress.log_tail = tail(handle.head_log, LOG_TAIL_LINES)
+            limit = (
+                f" after its time limit of {self.head_time_limit_minutes} min" if head.state == JobState.TIMEOUT else ""
+            )
+            progress.error_message = f"head job {handle.head_job_id} ended {head.state.name}{limit}"
+            return
         if run.failed_rules:
             rule = run.failed_rules[0]
             progress.failed_step = rule
@@ -195,8 +220,9 @@ class SnakemakeLauncher(Launcher):
             progress.failed_step = progress.failed_step or "snakemake"
             progress.log_tail = tail(handle.head_log, LOG_TAIL_LINES)
             reason = getattr(head, "reason", None) if head is not None else None
+            state = head.state.name if head is not None else progress.state
             progress.error_message = progress.error_message or (
-                f"head job {handle.head_job_id} {progress.state}" + (f" ({reason})" if reason else "")
+                f"head job {handle.head_job_id} ended {state}" + (f" ({reason})" if reason else "")
             )
 
     def cancel(self, handle: LaunchHandle) -> None:
