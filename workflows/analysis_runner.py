@@ -54,7 +54,9 @@ PIPELINE_STEP = "pipeline"
 PUBLISH_STEP = "publish_results"
 READS_DIR = "reads"
 #: Head-job ends that say nothing about the pipeline (its node died, Slurm preempted it): relaunched at once.
-HEAD_JOB_LOSSES = frozenset({"NODE_FAIL", "BOOT_FAIL", "PREEMPTED"})
+HEAD_JOB_LOSSES = frozenset({"NODE_FAIL", "BOOT_FAIL", "PREEMPTED", "VANISHED"})
+#: A head job unknown to Slurm and its accounting for this many polls in a row has vanished.
+VANISHED_AFTER_POLLS = 8
 MAX_RELAUNCHES_AFTER_LOSS = 2
 #: Errors whose message says it all (the others are reported with their type).
 EXPLAINED_ERRORS = (ENAError, SlurmError, DomainError, TimeoutError)
@@ -132,11 +134,24 @@ def follow(
     """
     deadline = time.monotonic() + timeout_seconds - (datetime.now(UTC) - handle.launched_at).total_seconds()
     interval = poll_seconds
+    unknown_readings = 0
     while True:
         if still_ours is not None and not still_ours():
             raise ClaimLost(f"{analysis.accession}: claim lost while following head job {handle.head_job_id}")
         progress = launcher.poll(handle)
         record_jobs_if_reachable(analysis, progress)
+        # One reading of an id Slurm does not know is not a failure (UNKNOWN keeps it RUNNING); many are.
+        unknown_readings = unknown_readings + 1 if progress.head_job_state is None else 0
+        if unknown_readings >= VANISHED_AFTER_POLLS:
+            return progress.model_copy(
+                update={
+                    "state": PipelineState.FAILED,
+                    "head_job_state": "VANISHED",
+                    "failed_step": "head job",
+                    "error_message": f"head job {handle.head_job_id} vanished: Slurm and its accounting have not "
+                    f"known it for {unknown_readings} readings",
+                }
+            )
         if progress.state.is_final:
             if progress.state != PipelineState.COMPLETED:
                 launcher.cancel(handle)  # the engine may have left steps behind (a head job killed at its limit)

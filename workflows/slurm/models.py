@@ -141,6 +141,11 @@ class SlurmJob:
     accounted: bool = False
 
     @property
+    def known_to_slurm(self) -> bool:
+        """False for the placeholder :meth:`SlurmClient.states` gives an id neither squeue nor sacct knows."""
+        return bool(self.raw_state)
+
+    @property
     def array_job_id(self) -> str:
         """The array's id for an array task (``"123"`` for ``"123_4"``), else the job id."""
         return self.job_id.split("_", 1)[0]

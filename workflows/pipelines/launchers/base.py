@@ -38,7 +38,7 @@ from workflows.pipelines.launchers.records import (
     read_launch_record,
 )
 from workflows.pipelines.workarea import WorkArea
-from workflows.slurm import JobSpec, SlurmClient
+from workflows.slurm import JobSpec, SlurmClient, SlurmJob
 
 
 @dataclass(frozen=True)
@@ -216,9 +216,11 @@ class Launcher(ABC):
         handle = self.last_launch(work_area)
         if handle is None or (handle.pipeline_name, handle.pipeline_version) != (pipeline.name, pipeline.version):
             return None
-        job = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
+        job = self._settled_head_job(handle.head_job_id)
         if job is None:
-            return Reattachment(handle, Verdict.RELAUNCH, f"head job {handle.head_job_id} is unknown to Slurm")
+            return Reattachment(
+                handle, Verdict.RELAUNCH, f"head job {handle.head_job_id} is unknown to Slurm and its accounting"
+            )
         progress = self.poll(handle)
         if not progress.state.is_final:
             return Reattachment(handle, Verdict.FOLLOW, f"head job {handle.head_job_id} is {job.state}", progress)
@@ -227,6 +229,21 @@ class Launcher(ABC):
         reason = progress.error_message or f"head job {handle.head_job_id} {job.state}"
         return Reattachment(handle, Verdict.RELAUNCH, reason, progress)
 
+    def _settled_head_job(self, job_id: str, readings: int = 3, pause_seconds: float = 2.0) -> SlurmJob | None:
+        """The head job as Slurm knows it, or None if it stays unknown over a few readings.
+
+        One reading of an unknown id is not enough to relaunch: a controller restarting or
+        accounting lagging can briefly know nothing of a live job, and relaunching then would run
+        the pipeline twice.
+        """
+        for reading in range(readings):
+            job = self.slurm.states([job_id]).get(job_id)
+            if job is not None and job.known_to_slurm:
+                return job
+            if reading < readings - 1:
+                time.sleep(pause_seconds)
+        return None
+
     def _refuse_if_running(self, work_area: WorkArea) -> None:
         """Refuse a relaunch while the previous launch's head job is still queued or running."""
         record = read_launch_record(work_area)
@@ -234,7 +251,7 @@ class Launcher(ABC):
             return
         last = record.attempts[-1].head_job_id
         job = self.slurm.states([last]).get(last)
-        if job is not None and not job.state.is_terminal:
+        if job is not None and job.known_to_slurm and not job.state.is_terminal:
             raise RuntimeError(f"head job {last} of {work_area.root} is still {job.state}; cancel it first")
 
     def wait(

@@ -260,7 +260,7 @@ class NextflowLauncher(Launcher):
             steps_done=summary.done,
             steps_total=summary.total,
             head_job_id=handle.head_job_id,
-            head_job_state=head.state.name if head is not None else None,
+            head_job_state=head.state.name if head is not None and head.known_to_slurm else None,
             slurm_job_ids=[handle.head_job_id] + [s.slurm_job_id for s in steps if s.slurm_job_id],
             steps=steps,
         )

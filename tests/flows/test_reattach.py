@@ -1,0 +1,193 @@
+"""A new holder of an analysis adopts what the previous one left on Slurm, for real.
+
+Each test plays the first holder by launching the bundled pipeline on the real cluster and walking
+away (as a crashed worker does), then runs the analysis as the next holder through the ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from analyses.ena_sync import import_ena_study
+from analyses.models import Analysis, Study
+from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
+from drs.models import DrsObject
+from ena.datamover import Datamover
+from workflows.analysis_ledger import Lease, claimed, register_study_work
+from workflows.analysis_runner import Outcome, fetch_reads, launch_fresh, run_analysis
+from workflows.ledger import services as ledger
+from workflows.ledger.models import EventKind, WorkItem, WorkState
+from workflows.pipelines import get_pipeline, launcher_for
+from workflows.pipelines.launchers.reattach import Verdict
+from workflows.pipelines.launchers.records import LAUNCH_RECORD, LaunchRecord, read_launch_record
+from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
+from workflows.pipelines.workarea import WorkArea
+
+pytestmark = [pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
+
+FIRST = "flow:first-holder"
+NEXT = "flow:next-holder"
+
+
+@pytest.fixture
+def work(platform_config, settings):
+    """One registered analysis of the synthetic study, with short leases."""
+    settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(
+        update={"pipelines": settings.EMG_CONFIG.pipelines.model_copy(update={"lease_seconds": 2})}
+    )
+    import_ena_study(SYNTHETIC_STUDY_ACCESSION)
+    study = Study.objects.by_accession(SYNTHETIC_STUDY_ACCESSION).get()
+    registration = register_study_work(
+        study=study, pipeline_name="raw-reads", pipeline_version="1.0.0", actor="test", run_limit=1
+    )
+    [work] = registration.work
+    analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=work.accession)
+    pipeline = get_pipeline("raw-reads", "1.0.0")
+    launcher = launcher_for(pipeline)
+    yield analysis, WorkItem.objects.get(pk=work.item_id), pipeline, launcher, settings.EMG_CONFIG
+    handle = launcher.last_launch(WorkArea.for_analysis(analysis.accession))
+    if handle is not None:
+        launcher.cancel(handle)
+
+
+def first_holder_launches_and_dies(analysis, item, pipeline, launcher, config):
+    """Claim, fetch the reads, launch; then nothing more: the lease lapses, the head job runs on."""
+    [claim] = ledger.claim(pipeline=item.pipeline, holder=FIRST, lease_seconds=1)
+    ledger.transition(item=claim, to_state=WorkState.RUNNING, actor=FIRST, holder=FIRST)
+    work_area = WorkArea.for_analysis(analysis.accession)
+    with Datamover(config.ena) as datamover:
+        inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
+    handle = launch_fresh(
+        analysis=analysis,
+        pipeline=pipeline,
+        launcher=launcher,
+        work_area=work_area,
+        inputs=inputs,
+        checksums=checksums,
+        params=None,
+        flow_run_id=None,
+    )
+    time.sleep(1.5)
+    return handle, work_area
+
+
+def run_as_next_holder(analysis, item, pipeline, launcher, config):
+    with claimed(item_id=item.pk, holder=NEXT) as lease, Datamover(config.ena) as datamover:
+        assert lease is not None, "the lapsed lease was not reaped"
+        return run_analysis(analysis=analysis, pipeline=pipeline, launcher=launcher, datamover=datamover, claim=lease)
+
+
+def progress_lines(item: WorkItem) -> list[str]:
+    return list(item.events.filter(kind=EventKind.PROGRESS).order_by("at", "id").values_list("message", flat=True))
+
+
+def test_a_running_head_job_is_followed_not_launched_again(work) -> None:
+    analysis, item, pipeline, launcher, config = work
+    handle, work_area = first_holder_launches_and_dies(*work)
+
+    outcome = run_as_next_holder(*work)
+
+    assert outcome.outcome == Outcome.COMPLETED, outcome
+    record = read_launch_record(work_area)
+    assert [attempt.head_job_id for attempt in record.attempts] == [handle.head_job_id]
+    assert progress_lines(item)[0].startswith(f"adopted head job {handle.head_job_id} (follow)")
+    item.refresh_from_db()
+    analysis.refresh_from_db()
+    assert (item.state, item.attempts, analysis.state) == (WorkState.DONE, 2, Analysis.State.COMPLETED)
+
+
+def test_a_completed_head_job_has_its_outputs_collected_without_any_new_job(work) -> None:
+    analysis, item, pipeline, launcher, config = work
+    handle, work_area = first_holder_launches_and_dies(*work)
+    assert launcher.wait(handle, timeout_seconds=600).state == "completed"
+
+    outcome = run_as_next_holder(*work)
+
+    assert outcome.outcome == Outcome.COMPLETED
+    assert len(read_launch_record(work_area).attempts) == 1
+    assert progress_lines(item)[0].startswith(f"adopted head job {handle.head_job_id} (collect)")
+    analysis.refresh_from_db()
+    assert analysis.results["assembly"]["n50"] > 0
+
+
+def test_a_cancelled_head_job_is_relaunched_and_resumes_from_its_finished_steps(work) -> None:
+    analysis, item, pipeline, launcher, config = work
+    handle, work_area = first_holder_launches_and_dies(*work)
+    deadline = time.monotonic() + 600
+    while launcher.poll(handle).steps_done < 1:
+        assert time.monotonic() < deadline, "no step finished"
+        time.sleep(1)
+    launcher.cancel(handle)
+    finished_first = {job.rule for job in read_snakemake_log(handle.head_log).jobs.values() if job.finished}
+
+    outcome = run_as_next_holder(*work)
+
+    assert outcome.outcome == Outcome.COMPLETED, outcome
+    record = read_launch_record(work_area)
+    assert len(record.attempts) == 2
+    rerun = {job.rule for job in read_snakemake_log(Path(record.attempts[1].head_log)).jobs.values()}
+    assert finished_first and not finished_first & rerun, (finished_first, rerun)
+    assert progress_lines(item)[0].startswith("relaunching, resuming: ")
+
+
+def test_a_head_job_slurm_never_heard_of_counts_as_vanished_and_is_relaunched(work) -> None:
+    analysis, item, pipeline, launcher, config = work
+    handle, work_area = first_holder_launches_and_dies(*work)
+    launcher.cancel(handle)
+    record = read_launch_record(work_area)
+    record.attempts[-1].head_job_id = "987654321"  # as if accounting had lost it
+    work_area.write_json(LAUNCH_RECORD, record)
+
+    verdict = launcher.reattach(pipeline, work_area)
+
+    assert verdict.verdict == Verdict.RELAUNCH
+    assert verdict.reason == "head job 987654321 is unknown to Slurm and its accounting"
+    assert LaunchRecord.model_validate_json(work_area.path(LAUNCH_RECORD).read_text()).attempts
+
+
+def test_a_claim_lost_while_following_stops_without_failing_or_cancelling(work) -> None:
+    analysis, item, pipeline, launcher, config = work
+    handle, work_area = first_holder_launches_and_dies(*work)
+    [claim] = ledger.claim(pipeline=item.pipeline, holder=NEXT, lease_seconds=2)
+    ledger.transition(item=claim, to_state=WorkState.RUNNING, actor=NEXT, holder=NEXT)
+    lease = Lease(claim, NEXT, lease_seconds=2)
+    lease.start_heartbeat()
+    # an operator hands the item to someone else: the heartbeat notices within half a second
+    ledger.transition(item=claim, to_state=WorkState.CANCELLED, actor="admin:curator", override_lease=True)
+    try:
+        with Datamover(config.ena) as datamover:
+            outcome = run_analysis(
+                analysis=analysis, pipeline=pipeline, launcher=launcher, datamover=datamover, claim=lease
+            )
+    finally:
+        lease.stop_heartbeat()
+
+    assert outcome.outcome == Outcome.HANDED_OVER, outcome
+    analysis.refresh_from_db()
+    assert analysis.state == Analysis.State.RUNNING, "a lost claim recorded a failure"
+    assert not launcher.poll(handle).state.is_final, "a lost claim cancelled the pipeline"
+
+
+def test_a_claim_lost_just_before_the_finish_rolls_the_results_back(work) -> None:
+    analysis, item, pipeline, launcher, config = work
+    handle, work_area = first_holder_launches_and_dies(*work)
+    assert launcher.wait(handle, timeout_seconds=600).state == "completed"
+    [claim] = ledger.claim(pipeline=item.pipeline, holder=NEXT, lease_seconds=600)
+    ledger.transition(item=claim, to_state=WorkState.RUNNING, actor=NEXT, holder=NEXT)
+    lease = Lease(claim, NEXT, lease_seconds=600)  # its heartbeat would not notice for minutes
+    ledger.transition(item=claim, to_state=WorkState.CANCELLED, actor="admin:curator", override_lease=True)
+
+    with Datamover(config.ena) as datamover:
+        outcome = run_analysis(
+            analysis=analysis, pipeline=pipeline, launcher=launcher, datamover=datamover, claim=lease
+        )
+
+    assert outcome.outcome == Outcome.HANDED_OVER, outcome
+    analysis.refresh_from_db()
+    assert analysis.state == Analysis.State.RUNNING and not analysis.results
+    assert not DrsObject.objects.filter(id=analysis.accession).exists()
+    item.refresh_from_db()
+    assert item.state == WorkState.CANCELLED
