@@ -33,7 +33,7 @@ bash scripts/daemon.sh start prefect-worker -- .venv/bin/prefect worker start --
 
 step "API and admin (gunicorn) on $API"
 bash scripts/daemon.sh stop api >/dev/null
-bash scripts/daemon.sh start api -- .venv/bin/gunicorn emgapiv2.wsgi -b 127.0.0.1:8000 -w 2 --timeout 120
+bash scripts/daemon.sh start api -- .venv/bin/gunicorn -c python:emgapiv2.gunicorn_conf emgapiv2.wsgi -b 127.0.0.1:8000 -w 2 --timeout 120
 bash scripts/wait-http.sh "$API/api/v2/openapi.json" 60 "API"
 
 step "Main job: analyse $DEMO_STUDY from the local ENA mirror on Slurm, through the API"
