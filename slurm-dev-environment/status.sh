@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# What runs (by the PIDs up.sh recorded) and what Slurm says about the node and the queue.
+# What runs (by the PIDs up.sh recorded) and what Slurm says about the node(s) and the queue.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+node_count=$(configured_node_count)
 echo "SLURM_CONF=$SLURM_CONF"
 for name in "${DAEMONS[@]}"; do
+  if [ "$name" = slurmd ] && ((node_count > 1)); then
+    for node in $(node_names_for "$node_count"); do
+      netns=$(node_netns "$node")
+      link=$(ip -o link show "$(node_veth "$node")" 2>/dev/null | grep -oE 'state [A-Z]+' | cut -d' ' -f2)
+      if pid=$(live_node_slurmd "$node"); then
+        printf '  %-11s running  pid %s  %s %s (%s, link %s)\n' slurmd "$pid" "$node" "$(node_addr "$node")" "$netns" "${link:-missing}"
+      else
+        printf '  %-11s stopped  %s %s (%s, link %s)\n' slurmd "$node" "$(node_addr "$node")" "$netns" "${link:-missing}"
+      fi
+    done
+    continue
+  fi
   if pid=$(live_pid "$name"); then
     printf '  %-11s running  pid %s\n' "$name" "$pid"
   else

@@ -1,10 +1,22 @@
 #!/usr/bin/env bash
-# Start a real single-node Slurm cluster on this machine from Debian packages:
-# munged, slurmdbd (on the local MariaDB), slurmctld, slurmd and, best effort, slurmrestd (JWT).
+# Start a real Slurm cluster on this machine from Debian packages: munged, slurmdbd (on the local
+# MariaDB), slurmctld, slurmd and, best effort, slurmrestd (JWT).
 # Installs what is missing, writes the configs under <repo>/.local/slurm, starts what is not
-# running and waits until the node is usable. Running it again while everything is up is a no-op.
+# running and waits until the node(s) are usable. Running it again while everything is up is a no-op.
+#
+# EMG_SLURM_NODES=N (default 1): 1 = one slurmd named after this host, in this network namespace;
+# N > 1 = nodes emgnode1..N, each slurmd in its own network and UTS namespace behind the bridge
+# emgbr0 (see lib.sh), for tests that lose nodes (node.sh). Changing N rewrites the config and
+# restarts the daemons.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NODE_COUNT=${EMG_SLURM_NODES:-1}
+if ! [[ "$NODE_COUNT" =~ ^[0-9]+$ ]] || ((NODE_COUNT < 1 || NODE_COUNT > NODE_MAX)); then
+  log "EMG_SLURM_NODES must be a number from 1 to $NODE_MAX, not '$NODE_COUNT'"
+  exit 2
+fi
+mapfile -t NODE_NAMES < <(node_names_for "$NODE_COUNT")
 
 started_at=$(date +%s%N)
 SUDO=""
@@ -22,7 +34,10 @@ flock -w 300 9
 # --- packages -------------------------------------------------------------------------------
 install_missing_packages() {
   local missing=() package
-  for package in slurm-wlm slurm-wlm-mysql-plugin slurm-wlm-jwt-plugin slurmdbd slurmrestd munge mariadb-server; do
+  local packages=(slurm-wlm slurm-wlm-mysql-plugin slurm-wlm-jwt-plugin slurmdbd slurmrestd munge mariadb-server)
+  # Multi-node mode: nft for the nodes' NAT; ip (iproute2), nsenter and unshare (util-linux).
+  ((NODE_COUNT == 1)) || packages+=(nftables iproute2 util-linux)
+  for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
   done
   ((${#missing[@]})) || return 0
@@ -43,7 +58,8 @@ render() { # template -> stdout, replacing @NAME@ with the shell variable NAME
   local template=$1 text name
   text=$(<"$template")
   for name in HOSTNAME CLUSTER_NAME PARTITION_NAME MUNGE_SOCKET JWT_KEY SPOOL_DIR RUN_DIR LOG_DIR CPUS \
-    REAL_MEMORY DB_USER DB_PASS DB_NAME FIRST_JOB_ID; do
+    REAL_MEMORY DB_USER DB_PASS DB_NAME FIRST_JOB_ID DESCRIPTION CONTROL_ADDR SLURMD_SPOOL_DIR \
+    SLURMD_PID_FILE SLURMD_LOG_FILE SLURMD_TIMEOUT MESSAGE_TIMEOUT AUTH_INFO_OPTIONS NODES_SECTION; do
     text=${text//@$name@/${!name}}
   done
   printf '%s\n' "$text"
@@ -75,6 +91,52 @@ first_job_id() {
   echo $((${highest:-0} + 1)) | tee "$file"
 }
 
+# The settings that differ between one node and several (rendered into the templates).
+node_settings() {
+  if ((NODE_COUNT == 1)); then
+    # Exactly the single-node config of before multi-node mode existed.
+    DESCRIPTION="A single-node cluster for development and tests on $HOSTNAME."
+    CONTROL_ADDR=127.0.0.1
+    SLURMD_SPOOL_DIR=$SPOOL_DIR/d
+    SLURMD_PID_FILE=$RUN_DIR/slurmd.pid
+    SLURMD_LOG_FILE=$LOG_DIR/slurmd.log
+    SLURMD_TIMEOUT=120
+    MESSAGE_TIMEOUT=10
+    AUTH_INFO_OPTIONS=""
+    NODES_SECTION="NodeName=$HOSTNAME NodeAddr=127.0.0.1 NodeHostname=$HOSTNAME CPUs=$CPUS RealMemory=$REAL_MEMORY State=UNKNOWN
+PartitionName=$PARTITION_NAME Nodes=$HOSTNAME Default=YES MaxTime=INFINITE OverSubscribe=FORCE:4 State=UP"
+    return
+  fi
+  local node node_memory=$((REAL_MEMORY / NODE_COUNT))
+  DESCRIPTION="A $NODE_COUNT-node cluster on $HOSTNAME for tests that lose nodes: one slurmd per network namespace (node.sh)."
+  # Everything a node or a job on a node talks to must be reachable from its namespace: the
+  # bridge's address (also local here, so clients in this namespace keep working).
+  CONTROL_ADDR=$NODE_GATEWAY
+  # %n = the node name (slurmd -N); no --enable-multiple-slurmd needed for these three.
+  SLURMD_SPOOL_DIR=$SPOOL_DIR/d-%n
+  SLURMD_PID_FILE=$RUN_DIR/slurmd-%n.pid
+  SLURMD_LOG_FILE=$LOG_DIR/slurmd-%n.log
+  # A lost node is DOWN (and its batch jobs requeued) once it has not answered for SlurmdTimeout
+  # over two ping cycles; slurmctld retries a refused connection for MIN(MessageTimeout, 10) s per
+  # ping, so MessageTimeout 5 (not 10) takes a kill to DOWN in 15-23 s instead of ~28 s.
+  SLURMD_TIMEOUT=10
+  MESSAGE_TIMEOUT=5
+  # A requeued job may start again cred_expire + 1 seconds after its requeue (default 120).
+  AUTH_INFO_OPTIONS=,cred_expire=30
+  NODES_SECTION="# Multi-node mode (EMG_SLURM_NODES=$NODE_COUNT): every node claims this machine's CPUs and an
+# equal share of its usable memory; config_overrides keeps slurmd from checking that against the hardware.
+SlurmdParameters=config_overrides
+# Batch jobs of a node that fails are requeued (state REQUEUED, then PENDING), not failed.
+JobRequeue=1"
+  for node in "${NODE_NAMES[@]}"; do
+    NODES_SECTION+="
+NodeName=$node NodeAddr=$(node_addr "$node") CPUs=$CPUS RealMemory=$node_memory State=UNKNOWN"
+  done
+  NODES_SECTION+="
+# LLN: each job goes to the least loaded node, so jobs submitted together spread over the nodes.
+PartitionName=$PARTITION_NAME Nodes=${NODE_NAME_PREFIX}[1-$NODE_COUNT] Default=YES MaxTime=INFINITE OverSubscribe=FORCE:4 LLN=YES State=UP"
+}
+
 write_configs() {
   HOSTNAME=$(hostname -s)
   CPUS=$(nproc)
@@ -92,10 +154,12 @@ write_configs() {
   chmod 0600 "$JWT_KEY"
 
   FIRST_JOB_ID=$(first_job_id)
+  node_settings
 
   CONFIG_CHANGED=""
   write_if_changed "$SLURM_ENV_DIR/slurm.conf.template" "$SLURM_CONF" 0644 && CONFIG_CHANGED=1
   write_if_changed "$SLURM_ENV_DIR/slurmdbd.conf.template" "$ETC_DIR/slurmdbd.conf" 0600 && CONFIG_CHANGED=1
+  [ "$(configured_node_count)" = "$NODE_COUNT" ] && [ -s "$NODE_COUNT_FILE" ] || echo "$NODE_COUNT" >"$NODE_COUNT_FILE"
 
   # Clients that do not see SLURM_CONF (snakemake's slurm executor strips SLURM_*) read /etc/slurm.
   $SUDO mkdir -p /etc/slurm
@@ -211,27 +275,42 @@ start_slurmctld() {
 }
 
 start_slurmd() {
+  if ((NODE_COUNT > 1)); then
+    local node
+    for node in "${NODE_NAMES[@]}"; do
+      live_node_slurmd "$node" >/dev/null && continue
+      log "starting slurmd $node ($(node_addr "$node"), network namespace $(node_netns "$node"))"
+      start_node_slurmd "$node"
+    done
+    return 0
+  fi
   live_pid slurmd >/dev/null && return 0
   rm -f "$(pid_file slurmd)"
   log "starting slurmd"
   slurmd 9>&-
 }
 
+# True when every node is usable. ReturnToService=2 brings a node back when its slurmd registers;
+# a drained one needs a nudge (once per node).
+declare -A RESUME_TRIED=()
 node_usable() {
-  local state
-  state=$(node_state)
-  case "$state" in
-  idle | mix | alloc | comp) return 0 ;;
-  drain* | drng* | down* | fail*)
-    # ReturnToService=2 brings a node back when slurmd registers; a drained node needs a nudge.
-    if [ -z "${RESUME_TRIED:-}" ]; then
-      RESUME_TRIED=1
-      timeout 3 scontrol update NodeName="$(hostname -s)" State=RESUME >/dev/null 2>&1 || true
-    fi
-    return 1
-    ;;
-  *) return 1 ;; # unknown, not responding (*), or no answer yet
-  esac
+  local states node state usable=0
+  states=$(timeout 2 sinfo -h -N -o '%N %t' 2>/dev/null) || return 1
+  for node in "${NODE_NAMES[@]}"; do
+    state=$(awk -v node="$node" '$1 == node {print $2; exit}' <<<"$states")
+    case "$state" in
+    idle | mix | alloc | comp) ;;
+    drain* | drng* | down* | fail*)
+      if [ -z "${RESUME_TRIED[$node]:-}" ]; then
+        RESUME_TRIED[$node]=1
+        timeout 3 scontrol update NodeName="$node" State=RESUME >/dev/null 2>&1 || true
+      fi
+      usable=1
+      ;;
+    *) usable=1 ;; # unknown, not responding (*), or no answer yet
+    esac
+  done
+  return "$usable"
 }
 
 ensure_restd_user() {
@@ -252,10 +331,32 @@ start_slurmrestd() {
 }
 
 all_core_daemons_alive() {
-  local name
-  for name in munged slurmdbd slurmctld slurmd; do
+  local name node
+  for name in munged slurmdbd slurmctld; do
     live_pid "$name" >/dev/null || return 1
   done
+  if ((NODE_COUNT == 1)); then
+    live_pid slurmd >/dev/null || return 1
+  else
+    host_network_ready || return 1
+    for node in "${NODE_NAMES[@]}"; do
+      live_node_slurmd "$node" >/dev/null || return 1
+    done
+  fi
+}
+
+# Any daemon of this cluster alive, in either mode (whatever node count it was started with).
+any_daemon_alive() {
+  local name file
+  for name in munged slurmdbd slurmctld slurmrestd slurmd; do
+    live_pid "$name" >/dev/null && return 0
+  done
+  for file in "$RUN_DIR"/slurmd-*.pid; do
+    [ -e "$file" ] || continue
+    name=$(basename "$file" .pid)
+    live_pid "$name" slurmd >/dev/null && return 0
+  done
+  return 1
 }
 
 # --- main -----------------------------------------------------------------------------------
@@ -263,11 +364,15 @@ install_missing_packages
 start_mariadb
 write_configs
 
-if [ -n "$CONFIG_CHANGED" ] && all_core_daemons_alive; then
+if [ -n "$CONFIG_CHANGED" ] && any_daemon_alive; then
   log "configuration changed: restarting the daemons"
   flock -u 9
   bash "$SLURM_ENV_DIR/down.sh"
   flock 9
+fi
+if ((NODE_COUNT == 1)) && { ip link show "$NODE_BRIDGE" >/dev/null 2>&1 || [ -n "$(existing_node_netns)" ]; }; then
+  log "removing what a multi-node run left behind"
+  remove_node_network
 fi
 
 if all_core_daemons_alive && controller_answers && node_usable; then
@@ -276,15 +381,29 @@ if all_core_daemons_alive && controller_answers && node_usable; then
   exit 0
 fi
 
+if ((NODE_COUNT > 1)); then
+  # Before slurmdbd: slurmctld and sacctmgr reach it at the bridge's address.
+  ensure_host_network
+  for node in "${NODE_NAMES[@]}"; do
+    ensure_node_network "$node"
+    # A link node.sh took down comes back with up.
+    ip link set "$(node_veth "$node")" up
+  done
+  write_hosts_block "$NODE_COUNT"
+fi
 start_munged
 create_accounting_database
 start_slurmdbd
 register_cluster
 start_slurmctld
 start_slurmd
-if ! wait_for 60 "node $(hostname -s) to be idle" node_usable; then
+if ! wait_for 60 "node(s) ${NODE_NAMES[*]} to be idle" node_usable; then
   timeout 2 sinfo -N -l || true
-  tail -n 20 "$LOG_DIR/slurmd.log" "$LOG_DIR/slurmctld.log" >&2 || true
+  if ((NODE_COUNT == 1)); then
+    tail -n 20 "$LOG_DIR/slurmd.log" "$LOG_DIR/slurmctld.log" >&2 || true
+  else
+    tail -n 20 "$LOG_DIR"/slurmd-*.log "$LOG_DIR/slurmctld.log" >&2 || true
+  fi
   exit 1
 fi
 register_account
@@ -292,5 +411,5 @@ start_slurmrestd || log "slurmrestd did not start (optional): see $LOG_DIR/slurm
 
 elapsed_ms=$((($(date +%s%N) - started_at) / 1000000))
 elapsed="$((elapsed_ms / 1000)).$(printf %03d $((elapsed_ms % 1000)))"
-log "up in ${elapsed}s: partition '$PARTITION_NAME' on $(hostname -s), SLURM_CONF=$SLURM_CONF"
+log "up in ${elapsed}s: partition '$PARTITION_NAME' on ${NODE_NAMES[*]}, SLURM_CONF=$SLURM_CONF"
 timeout 2 sinfo || true
