@@ -20,8 +20,8 @@ drops its own database there).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +29,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -59,6 +60,15 @@ def recreate_database(server_url: str) -> str:
 def drop_database(server_url: str) -> None:
     with psycopg.connect(server_admin_url(server_url), autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+
+
+def kill_with_descendants(pid: int) -> None:
+    """SIGKILL a process and everything it started, as a host crash does."""
+    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=30)
 
 
 def launch(prefect, runs: int) -> str:
@@ -153,7 +163,7 @@ def main() -> int:
                 time.sleep(0.5)
 
             killed_at = datetime.now().astimezone()
-            os.killpg(worker.pid, signal.SIGKILL)
+            kill_with_descendants(worker.pid)  # flow runs run in sessions of their own: kill by pid
             worker.wait()
             prefect.start_worker(extra_env=env)
             while db.execute(

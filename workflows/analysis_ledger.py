@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.utils import timezone
 
 from analyses import recording
 from analyses.models import Analysis, Study
@@ -26,13 +28,15 @@ from core.db import DISCONNECT_ERRORS, drop_broken_connection
 from workflows.analysis_runner import AnalysisOutcome, ClaimLost, Outcome
 from workflows.ledger import services as ledger
 from workflows.ledger.errors import IllegalTransition, LeaseConflict
-from workflows.ledger.models import EventKind, Pipeline, WorkItem, WorkState
+from workflows.ledger.models import LEASED_STATES, EventKind, Pipeline, WorkItem, WorkState
 from workflows.pipelines import get_pipeline
 from workflows.pipelines.definition import PipelineDefinition
 
 logger = logging.getLogger(__name__)
 
 RUN_INPUT_KEY = "run"
+#: Claims of an item whose lapsed lease another claimer is reaping at that moment.
+CLAIM_RETRIES = 10
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,13 @@ def claimed(*, item_id: int, holder: str) -> Iterator[Lease | None]:
     definition = get_pipeline(item.pipeline.name, item.pipeline.version)
     lease_seconds = lease_seconds_for(definition)
     items = ledger.claim(pipeline=item.pipeline, holder=holder, limit=1, among=[item_id], lease_seconds=lease_seconds)
+    for _ in range(CLAIM_RETRIES):
+        if items or not _lapsed_and_being_reaped(item_id):
+            break
+        time.sleep(0.2)  # another claimer's reaper holds the row; it commits in a moment
+        items = ledger.claim(
+            pipeline=item.pipeline, holder=holder, limit=1, among=[item_id], lease_seconds=lease_seconds
+        )
     if not items:
         yield None
         return
@@ -222,6 +233,14 @@ def claimed(*, item_id: int, holder: str) -> Iterator[Lease | None]:
         raise
     finally:
         lease.stop_heartbeat()
+
+
+def _lapsed_and_being_reaped(item_id: int) -> bool:
+    """The item's lease has lapsed (or it was just reaped to pending): a claim should get it shortly."""
+    item = WorkItem.objects.only("state", "lease_expires_at").get(pk=item_id)
+    if item.state == WorkState.PENDING:
+        return True
+    return item.state in LEASED_STATES and item.lease_expires_at is not None and item.lease_expires_at < timezone.now()
 
 
 def _fail_unless_completed(lease: Lease, message: str) -> None:

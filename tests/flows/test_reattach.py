@@ -92,7 +92,7 @@ def test_a_running_head_job_is_followed_not_launched_again(work) -> None:
 
     assert outcome.outcome == Outcome.COMPLETED, outcome
     record = read_launch_record(work_area)
-    assert [attempt.head_job_id for attempt in record.attempts] == [handle.head_job_id]
+    assert [attempt.head_job_id for attempt in record.attempts] == [handle.head_job_id], progress_lines(item)
     assert progress_lines(item)[0].startswith(f"adopted head job {handle.head_job_id} (follow)")
     item.refresh_from_db()
     analysis.refresh_from_db()
@@ -121,6 +121,7 @@ def test_a_cancelled_head_job_is_relaunched_and_resumes_from_its_finished_steps(
         assert time.monotonic() < deadline, "no step finished"
         time.sleep(1)
     launcher.cancel(handle)
+    assert launcher.wait(handle, timeout_seconds=120).state == "cancelled"
     finished_first = {job.rule for job in read_snakemake_log(handle.head_log).jobs.values() if job.finished}
 
     outcome = run_as_next_holder(*work)

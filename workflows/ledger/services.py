@@ -340,8 +340,8 @@ def claim(
         raise InvalidInput("A claim needs a non-empty holder")
     if not 1 <= limit <= MAX_CLAIM_BATCH:
         raise InvalidInput(f"limit must be between 1 and {MAX_CLAIM_BATCH}, got {limit}")
-    if reap:
-        reap_expired_leases(pipeline=pipeline)
+    if reap:  # a claim of given items reaps only those, so claimers of other items never wait on its reaping
+        reap_expired_leases(pipeline=pipeline, among=among)
     params = {
         "pipeline_id": pipeline.pk,
         "limit": limit,
@@ -390,6 +390,7 @@ _REAP_SQL = """
 WITH expired AS (
     SELECT id, state AS old_state, lease_holder AS old_holder FROM workflows_workitem
     WHERE state IN ('claimed', 'running') AND lease_expires_at < statement_timestamp() {pipeline_filter}
+          {among_filter}
     ORDER BY lease_expires_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -416,7 +417,9 @@ SELECT id, old_state, state, old_holder, attempts FROM reaped
 """
 
 
-def reap_expired_leases(*, pipeline: Pipeline | None = None, limit: int = REAP_BATCH) -> list[ReapedItem]:
+def reap_expired_leases(
+    *, pipeline: Pipeline | None = None, limit: int = REAP_BATCH, among: Sequence[int] | None = None
+) -> list[ReapedItem]:
     """Return items whose lease expired to ``pending`` (or ``failed`` after ``max_attempts`` attempts).
 
     The attempt the crashed worker used stays counted. Rows another transaction holds are skipped
@@ -424,14 +427,19 @@ def reap_expired_leases(*, pipeline: Pipeline | None = None, limit: int = REAP_B
 
     :param pipeline: only this pipeline's items; default all
     :param limit: at most this many items per call
+    :param among: only these item ids
     """
-    sql = _REAP_SQL.format(pipeline_filter="AND pipeline_id = %(pipeline_id)s" if pipeline else "")
+    sql = _REAP_SQL.format(
+        pipeline_filter="AND pipeline_id = %(pipeline_id)s" if pipeline else "",
+        among_filter="AND id = ANY(%(among)s)" if among is not None else "",
+    )
     params = {
         "limit": limit,
         "actor": SYSTEM_ACTOR,
         "exhausted": REASON_ATTEMPTS_EXHAUSTED,
         "expired": REASON_LEASE_EXPIRED,
         "pipeline_id": pipeline.pk if pipeline else None,
+        "among": [int(item_id) for item_id in among] if among is not None else None,
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

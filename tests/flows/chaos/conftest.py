@@ -7,8 +7,7 @@ no Slurm job of its own running and every node back in service.
 
 from __future__ import annotations
 
-import os
-import signal
+import contextlib
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
+import psutil
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 
@@ -68,8 +68,16 @@ class ChaosPlatform:
         return worker
 
     def kill_worker(self, worker: subprocess.Popen) -> None:
-        """SIGKILL the worker and every flow-run process it started (its process group): a host crash."""
-        os.killpg(worker.pid, signal.SIGKILL)
+        """SIGKILL the worker and every process it started, as a host crash does.
+
+        Its flow runs run in sessions of their own (Prefect starts them so), so killing the
+        worker's process group is not enough: every descendant is killed by pid.
+        """
+        processes = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(processes, timeout=30)
         worker.wait(timeout=30)
 
     def analyse(self, *, sample_limit: int | None = None, rerun_failed: bool = False) -> UUID:
@@ -80,7 +88,7 @@ class ChaosPlatform:
             rerun_failed=rerun_failed,
             sample_limit=sample_limit,
         )
-        return UUID(str(launched.flow_run_id))
+        return launched.id
 
     def wait_for_flow_run(self, flow_run_id: UUID, timeout: float = 900) -> str:
         deadline = time.monotonic() + timeout
@@ -95,8 +103,7 @@ class ChaosPlatform:
     def stop(self) -> None:
         for worker in self.workers:
             if worker.poll() is None:
-                os.killpg(worker.pid, signal.SIGKILL)
-                worker.wait(timeout=30)
+                self.kill_worker(worker)
         leftover = our_live_jobs(self.work_root)
         if leftover:
             subprocess.run(["scancel", *leftover], check=False, timeout=30)

@@ -147,7 +147,7 @@ def test_a_lost_node_has_its_step_requeued_elsewhere_and_the_analyses_complete(c
     )
 
     nodes.kill_node(node)  # slurmd, slurmstepd and the step's processes: the node is gone
-    nodes.wait_node_state(node, {"down", "down*", "idle*", "unk*"}, timeout=120)
+    nodes.wait_node_state(node, {"down", "down*"}, timeout=90)
 
     assert chaos.wait_for_flow_run(flow_run) == "COMPLETED"
     assert_each_completed_exactly_once(chaos, since)
