@@ -70,3 +70,12 @@ def test_nothing_to_do_and_missing_log(tmp_path: Path) -> None:
     )
     assert run.nothing_to_do and run.jobs == {}
     assert read_snakemake_log(tmp_path / "absent.log").jobs == {}
+
+
+def test_a_step_lost_with_its_node_and_retried_counts_as_finished_with_both_jobs() -> None:
+    """A real log: hmmbuild's job 533 ended NODE_FAIL (its node was killed), Snakemake retried it as 541."""
+    run = read_snakemake_log(DATA / "snakemake_slurm_node_lost_retried.log")
+    assert run.complete and run.failed_rules == []
+    hmmbuild = next(job for job in run.jobs.values() if job.rule == "hmmbuild")
+    assert hmmbuild.slurm_job_ids == ["533", "541"] and hmmbuild.slurm_job_id == "541"
+    assert hmmbuild.finished

@@ -152,6 +152,8 @@ class PipelineDefinition(ABC):
     #: per-step Slurm resources (step name -> resources); steps not listed get ``default_resources``
     step_resources: ClassVar[dict[str, StepResources]] = {}
     default_resources: ClassVar[StepResources] = StepResources()
+    #: how many times a failed step is submitted again (on another node if its node was lost)
+    step_retries: ClassVar[int] = 1
     #: how long one run usually takes; it sets the work-ledger lease (:attr:`lease_seconds`)
     expected_duration: ClassVar[timedelta] = timedelta(hours=1)
 

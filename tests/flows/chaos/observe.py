@@ -107,8 +107,8 @@ def step_jobs_by_attempt(record: LaunchRecord) -> dict[int, dict[str, list[str]]
         run = read_snakemake_log(Path(attempt.head_log))
         rules: dict[str, list[str]] = {}
         for job in run.jobs.values():
-            if job.rule != "all" and job.slurm_job_id:
-                rules.setdefault(job.rule, []).append(job.slurm_job_id)
+            if job.rule != "all" and job.slurm_job_ids:
+                rules.setdefault(job.rule, []).extend(job.slurm_job_ids)
         result[attempt.attempt] = rules
     return result
 

@@ -138,7 +138,7 @@ def step_on_a_node_without_a_head_job(platform: ChaosPlatform) -> tuple[str, str
     return None
 
 
-def test_a_lost_node_has_its_step_requeued_elsewhere_and_the_analyses_complete(chaos: ChaosPlatform) -> None:
+def test_a_lost_node_has_its_step_resubmitted_elsewhere_and_the_analyses_complete(chaos: ChaosPlatform) -> None:
     since = datetime.now()
     chaos.start_worker()
     flow_run = chaos.analyse(sample_limit=RUNS)
@@ -147,14 +147,23 @@ def test_a_lost_node_has_its_step_requeued_elsewhere_and_the_analyses_complete(c
     )
 
     nodes.kill_node(node)  # slurmd, slurmstepd and the step's processes: the node is gone
-    nodes.wait_node_state(node, {"down", "down*"}, timeout=90)
+    wait_until(  # Slurm notices: no answer ("*"), then DOWN
+        lambda: nodes.node_state(node).endswith("*") or nodes.node_state(node).startswith("down"),
+        timeout=90,
+        what=f"Slurm to notice {node} is gone",
+        every=0.5,
+    )
 
     assert chaos.wait_for_flow_run(flow_run) == "COMPLETED"
     assert_each_completed_exactly_once(chaos, since)
-    runs_of_step = [job for job in accounted_jobs(chaos.work_root, since) if job.job_id == step_job]
-    assert [job.state for job in runs_of_step if job.state != "COMPLETED"], runs_of_step  # NODE_FAIL/REQUEUED
-    finished = [job for job in runs_of_step if job.completed]
-    assert len(finished) == 1 and node not in finished[0].nodes, runs_of_step
+    accounted = accounted_jobs(chaos.work_root, since)
+    [lost] = [job for job in accounted if job.job_id == step_job]
+    assert lost.state == "NODE_FAIL" and lost.nodes == node, lost
+    analysis = Analysis.objects.get(accession=Path(lost.work_dir).name)
+    rules = step_jobs_by_attempt(launch_record(analysis, chaos.work_root))[1]
+    [rule] = [rule for rule, job_ids in rules.items() if step_job in job_ids]
+    retried = [job for job in accounted if job.job_id in rules[rule] and job.completed]
+    assert len(retried) == 1 and node not in retried[0].nodes, (rule, rules[rule], retried)
     assert_nothing_of_ours_runs(chaos)
 
 

@@ -105,8 +105,13 @@ class SnakemakeLauncher(Launcher):
             "--default-resources",
             *default_resources,
             "--rerun-incomplete",
-            # A step whose node is lost is requeued by Slurm (not failed), and the node avoided after.
-            "--slurm-requeue",
+            # A step whose node is lost ends NODE_FAIL; Snakemake then excludes that node and submits
+            # the step again (one retry). Not Slurm's requeue: with it, the executor plugin (2.8.0)
+            # reads the requeued job's node list as "None assigned" and breaks every later sbatch
+            # with --exclude=None assigned.
+            "--slurm-no-requeue",
+            "--retries",
+            str(pipeline.step_retries),
             "--printshellcmds",
             "--nocolor",
             "--latency-wait",
@@ -175,7 +180,7 @@ class SnakemakeLauncher(Launcher):
         for job in run.jobs.values():
             if job.rule == "all":
                 continue
-            state = "FAILED" if job.failed else "COMPLETED" if job.finished else "RUNNING"
+            state = "COMPLETED" if job.finished else "FAILED" if job.failed else "RUNNING"
             records.append(
                 StepRecord(
                     step=job.rule,
@@ -251,7 +256,7 @@ def snakemake_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
         for job in run.jobs.values():
             if job.rule == "all" or not job.slurm_job_id:
                 continue
-            state = "FAILED" if job.failed else "COMPLETED" if job.finished else "UNKNOWN"
+            state = "COMPLETED" if job.finished else "FAILED" if job.failed else "UNKNOWN"
             latest[job.rule] = SlurmJobRecord(
                 job_id=job.slurm_job_id,
                 step=job.rule,

@@ -34,9 +34,15 @@ class SnakemakeJob:
 
     jobid: str
     rule: str
-    slurm_job_id: str | None = None
+    #: every Slurm job submitted for it, in order: a retried step (``--retries``) has several
+    slurm_job_ids: list[str] = field(default_factory=list)
     finished: bool = False
     failed: bool = False
+
+    @property
+    def slurm_job_id(self) -> str | None:
+        """The latest Slurm job of this step (the one that finished, for a step that succeeded on a retry)."""
+        return self.slurm_job_ids[-1] if self.slurm_job_ids else None
 
 
 @dataclass
@@ -83,8 +89,8 @@ def parse_snakemake_log(text: str) -> SnakemakeRun:
             continue
         if match := _SUBMITTED.search(line):
             job = run.jobs.get(match["jobid"])
-            if job is not None:
-                job.slurm_job_id = match["slurm"]
+            if job is not None and match["slurm"] not in job.slurm_job_ids:
+                job.slurm_job_ids.append(match["slurm"])
             continue
         if match := _FINISHED.search(line):
             run.jobs.setdefault(match["jobid"], SnakemakeJob(jobid=match["jobid"], rule=match["rule"])).finished = True
@@ -99,6 +105,9 @@ def parse_snakemake_log(text: str) -> SnakemakeRun:
             continue
         if _NOTHING in line:
             run.nothing_to_do = True
+    # A step that failed and then finished on a retry did not fail the run.
+    recovered = {job.rule for job in run.jobs.values() if job.finished}
+    run.failed_rules = [rule for rule in run.failed_rules if rule not in recovered]
     return run
 
 
