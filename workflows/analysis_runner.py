@@ -181,6 +181,7 @@ def launch_with_retries(
     work_area: WorkArea,
     attempts: int = 4,
     first_delay_seconds: float = 2.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> LaunchHandle:
     """Launch, retrying only when Slurm did not answer: then nothing was submitted, so a retry is safe.
 
@@ -194,7 +195,7 @@ def launch_with_retries(
             if attempt == attempts:
                 raise
             logger.warning("Slurm did not answer (attempt %d of %d); retrying in %.0fs", attempt, attempts, delay)
-            time.sleep(delay)
+            sleep(delay)
             delay *= 3
     raise AssertionError("unreachable")
 

@@ -10,10 +10,17 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from analyses.ena_sync import import_ena_study
+from analyses.models import Analysis, Study
+from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from devtools.ena_mirror.server import MirrorHandle, run_mirror_in_thread
+from workflows.analysis_ledger import register_study_work
 from workflows.flows import analyse_study as analyse_study_module
 from workflows.flows import move_data as move_data_module
 from workflows.flows import realistic_example as realistic_example_module
+from workflows.ledger.models import WorkItem
+from workflows.pipelines import get_pipeline, launcher_for
+from workflows.pipelines.workarea import WorkArea
 
 FLOW_MODULES = (analyse_study_module, move_data_module, realistic_example_module)
 
@@ -69,3 +76,24 @@ def platform_env(mirror: MirrorHandle, storage: dict[str, Path]) -> dict[str, st
         "EMG_STORAGE__EXPORTS_ROOT": str(storage["exports_root"]),
         "SLURM_CONF": os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"),
     }
+
+
+@pytest.fixture
+def work(platform_config, settings):
+    """One registered analysis of the synthetic study, with short leases."""
+    settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(
+        update={"pipelines": settings.EMG_CONFIG.pipelines.model_copy(update={"lease_seconds": 2})}
+    )
+    import_ena_study(SYNTHETIC_STUDY_ACCESSION)
+    study = Study.objects.by_accession(SYNTHETIC_STUDY_ACCESSION).get()
+    registration = register_study_work(
+        study=study, pipeline_name="raw-reads", pipeline_version="1.0.0", actor="test", run_limit=1
+    )
+    [work] = registration.work
+    analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=work.accession)
+    pipeline = get_pipeline("raw-reads", "1.0.0")
+    launcher = launcher_for(pipeline)
+    yield analysis, WorkItem.objects.get(pk=work.item_id), pipeline, launcher, settings.EMG_CONFIG
+    handle = launcher.last_launch(WorkArea.for_analysis(analysis.accession))
+    if handle is not None:
+        launcher.cancel(handle)

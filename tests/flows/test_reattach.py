@@ -11,77 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from analyses.ena_sync import import_ena_study
-from analyses.models import Analysis, Study
-from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
+from analyses.models import Analysis
 from drs.models import DrsObject
 from ena.datamover import Datamover
-from workflows.analysis_ledger import Lease, claimed, register_study_work
-from workflows.analysis_runner import Outcome, fetch_reads, launch_fresh, run_analysis
+from tests.flows.holders import NEXT, first_holder_launches_and_dies, progress_lines, run_as_next_holder
+from workflows.analysis_ledger import Lease
+from workflows.analysis_runner import Outcome, run_analysis
 from workflows.ledger import services as ledger
-from workflows.ledger.models import EventKind, WorkItem, WorkState
-from workflows.pipelines import get_pipeline, launcher_for
+from workflows.ledger.models import WorkState
 from workflows.pipelines.launchers.reattach import Verdict
 from workflows.pipelines.launchers.records import LAUNCH_RECORD, LaunchRecord, read_launch_record
 from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
-from workflows.pipelines.workarea import WorkArea
 
 pytestmark = [pytest.mark.slurm, pytest.mark.django_db(transaction=True)]
-
-FIRST = "flow:first-holder"
-NEXT = "flow:next-holder"
-
-
-@pytest.fixture
-def work(platform_config, settings):
-    """One registered analysis of the synthetic study, with short leases."""
-    settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(
-        update={"pipelines": settings.EMG_CONFIG.pipelines.model_copy(update={"lease_seconds": 2})}
-    )
-    import_ena_study(SYNTHETIC_STUDY_ACCESSION)
-    study = Study.objects.by_accession(SYNTHETIC_STUDY_ACCESSION).get()
-    registration = register_study_work(
-        study=study, pipeline_name="raw-reads", pipeline_version="1.0.0", actor="test", run_limit=1
-    )
-    [work] = registration.work
-    analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=work.accession)
-    pipeline = get_pipeline("raw-reads", "1.0.0")
-    launcher = launcher_for(pipeline)
-    yield analysis, WorkItem.objects.get(pk=work.item_id), pipeline, launcher, settings.EMG_CONFIG
-    handle = launcher.last_launch(WorkArea.for_analysis(analysis.accession))
-    if handle is not None:
-        launcher.cancel(handle)
-
-
-def first_holder_launches_and_dies(analysis, item, pipeline, launcher, config):
-    """Claim, fetch the reads, launch; then nothing more: the lease lapses, the head job runs on."""
-    [claim] = ledger.claim(pipeline=item.pipeline, holder=FIRST, lease_seconds=1)
-    ledger.transition(item=claim, to_state=WorkState.RUNNING, actor=FIRST, holder=FIRST)
-    work_area = WorkArea.for_analysis(analysis.accession)
-    with Datamover(config.ena) as datamover:
-        inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
-    handle = launch_fresh(
-        analysis=analysis,
-        pipeline=pipeline,
-        launcher=launcher,
-        work_area=work_area,
-        inputs=inputs,
-        checksums=checksums,
-        params=None,
-        flow_run_id=None,
-    )
-    time.sleep(1.5)
-    return handle, work_area
-
-
-def run_as_next_holder(analysis, item, pipeline, launcher, config):
-    with claimed(item_id=item.pk, holder=NEXT) as lease, Datamover(config.ena) as datamover:
-        assert lease is not None, "the lapsed lease was not reaped"
-        return run_analysis(analysis=analysis, pipeline=pipeline, launcher=launcher, datamover=datamover, claim=lease)
-
-
-def progress_lines(item: WorkItem) -> list[str]:
-    return list(item.events.filter(kind=EventKind.PROGRESS).order_by("at", "id").values_list("message", flat=True))
 
 
 def test_a_running_head_job_is_followed_not_launched_again(work) -> None:
