@@ -20,7 +20,6 @@ drops its own database there).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import subprocess
 import sys
@@ -29,7 +28,6 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from devtools.ena_mirror.server import run_mirror_in_thread
 from emgapiv2.database import parse_database_url
-from workflows.prefect_utils.local_server import local_prefect
+from workflows.prefect_utils.local_server import kill_process_tree, local_prefect
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "emg_bench_recovery"
@@ -60,15 +58,6 @@ def recreate_database(server_url: str) -> str:
 def drop_database(server_url: str) -> None:
     with psycopg.connect(server_admin_url(server_url), autocommit=True) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-
-
-def kill_with_descendants(pid: int) -> None:
-    """SIGKILL a process and everything it started, as a host crash does."""
-    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    for process in processes:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            process.kill()
-    psutil.wait_procs(processes, timeout=30)
 
 
 def launch(prefect, runs: int) -> str:
@@ -163,7 +152,7 @@ def main() -> int:
                 time.sleep(0.5)
 
             killed_at = datetime.now().astimezone()
-            kill_with_descendants(worker.pid)  # flow runs run in sessions of their own: kill by pid
+            kill_process_tree(worker.pid)
             worker.wait()
             prefect.start_worker(extra_env=env)
             while db.execute(

@@ -6,6 +6,7 @@ so a test drives the real thing rather than the in-memory test harness.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -18,10 +19,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psutil
 
 from core.config import PROJECT_ROOT
 
 PREFECT_BIN = Path(sys.executable).with_name("prefect")
+
+
+def kill_process_tree(pid: int) -> None:
+    """SIGKILL a process and every process it started, as a host crash does.
+
+    By pid, not by process group: Prefect starts each flow run in a session of its own, so killing a
+    worker's group leaves its flow runs alive (and holding their work-ledger leases).
+    """
+    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(processes, timeout=30)
 
 
 def free_port() -> int:

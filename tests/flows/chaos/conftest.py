@@ -7,7 +7,6 @@ no Slurm job of its own running and every node back in service.
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID
 
-import psutil
 import pytest
 from prefect.client.orchestration import SyncPrefectClient
 
@@ -25,7 +23,7 @@ from tests.flows.chaos.observe import our_live_jobs
 from tests.flows.conftest import platform_env
 from tests.slurm import nodes
 from workflows.automation.services import launch_analyse_study
-from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
+from workflows.prefect_utils.local_server import LocalPrefect, kill_process_tree, local_prefect
 
 #: Short leases, so a crashed worker's work is adoptable within seconds (production: minutes).
 LEASE_SECONDS = 15
@@ -73,11 +71,7 @@ class ChaosPlatform:
         Its flow runs run in sessions of their own (Prefect starts them so), so killing the
         worker's process group is not enough: every descendant is killed by pid.
         """
-        processes = [psutil.Process(worker.pid), *psutil.Process(worker.pid).children(recursive=True)]
-        for process in processes:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
-        psutil.wait_procs(processes, timeout=30)
+        kill_process_tree(worker.pid)
         worker.wait(timeout=30)
 
     def analyse(self, *, sample_limit: int | None = None, rerun_failed: bool = False) -> UUID:
