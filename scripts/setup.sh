@@ -9,6 +9,7 @@ APT_PACKAGES=(
   slurm-wlm slurmdbd slurmrestd slurm-wlm-jwt-plugin slurm-wlm-mysql-plugin munge mariadb-server
   fastp megahit prodigal seqkit hmmer samtools
   procps curl
+  chromium fonts-dejavu-core
 )
 
 missing=()
