@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 
 from analyses.publishing import register_analysis_files
+from drs import api as drs_api
 from drs import services
 from drs.models import DrsObject
 from drs.services import DrsRegistrationError, register_blob
@@ -208,7 +209,7 @@ def test_admin_reads_private_objects(admin_client, private):
     assert admin_client.get(f"{BASE}/objects/{blob_id}/access/https").status_code == 200
 
 
-def test_tampered_and_expired_signed_urls_are_refused(client, private, owner, settings):
+def test_tampered_and_expired_signed_urls_are_refused(client, private, owner, monkeypatch):
     blob_id = private.analysis.downloads[0]["drs_object_id"]
     client.force_login(owner)
     url = client.get(f"{BASE}/objects/{blob_id}/access/https").json()["url"]
@@ -225,7 +226,8 @@ def test_tampered_and_expired_signed_urls_are_refused(client, private, owner, se
         refused = client.get(f"{target}?{urlencode(query)}")
         assert refused.status_code == 403
         assert refused.json() == {"msg": "Invalid signature", "status_code": 403}
-    settings.DRS_ACCESS_URL_TTL_SECONDS = -1
+    real_sign = drs_api.sign  # a URL signed two hours ago: genuine, and expired an hour ago
+    monkeypatch.setattr(drs_api, "sign", lambda object_id: real_sign(object_id, now=time.time() - 7200))
     client.force_login(owner)
     expired_url = client.get(f"{BASE}/objects/{blob_id}/access/https").json()["url"]
     client.logout()
