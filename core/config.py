@@ -3,17 +3,55 @@
 Every value comes from the environment with the prefix ``EMG_`` and ``__`` between a section
 and its field, e.g. ``EMG_WEBIN__EMG_WEBIN_ACCOUNT=Webin-123`` or
 ``EMG_SLURM__DEFAULT_PARTITION=pipelines``. Django reads it through ``settings.EMG_CONFIG``.
+
+``EMG_ENVIRONMENT`` picks a profile: ``development`` (the default) generates a local secret key and
+allows only loopback hosts; ``production`` refuses to start without a strong secret key, with
+``EMG_DEBUG`` on, or with ``EMG_ALLOWED_HOSTS`` empty or ``*`` (see ``deployment/SECURITY.md``).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from pydantic import AnyHttpUrl, BaseModel, Field, PositiveFloat, PositiveInt, SecretStr
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    SecretStr,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STATE_DIR = PROJECT_ROOT / ".local"
+DEV_SECRET_KEY_FILE_NAME = "secret_key"
+DEV_ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+
+class Environment(StrEnum):
+    """The deployment profile (``EMG_ENVIRONMENT``): how strict the configuration must be."""
+
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ProfileError(Exception):
+    """The configuration is not allowed in its profile.
+
+    Not a ``ValueError`` on purpose: pydantic lets it through unwrapped, so it keeps the setting's name.
+    """
+
+    def __init__(self, setting: str, reason: str):
+        super().__init__(f"{setting}: {reason}")
+        self.setting = setting
+        self.reason = reason
 
 
 class DatabaseConfig(BaseModel):
@@ -25,6 +63,37 @@ class DatabaseConfig(BaseModel):
     embedded_data_dir: Path = LOCAL_STATE_DIR / "pgdata"
     embedded_database: str = "emg"
     conn_max_age: int = 60
+
+
+class SecurityConfig(BaseModel):
+    """HTTPS hardening. ``None`` means the profile's default: on in production, off in development (plain HTTP)."""
+
+    hsts_seconds: NonNegativeInt | None = Field(
+        default=None, description="Strict-Transport-Security max-age; unset = one year in production, 0 in development"
+    )
+    hsts_include_subdomains: bool = True
+    hsts_preload: bool = True
+    ssl_redirect: bool | None = Field(default=None, description="Redirect HTTP to HTTPS; unset = on in production")
+    proxy_ssl_header: tuple[str, str] | None = Field(
+        default=None,
+        description='Header a TLS-terminating proxy sets, e.g. ["HTTP_X_FORWARDED_PROTO", "https"]; '
+        "set it only if the proxy always overwrites that header",
+    )
+
+
+class DrsConfig(BaseModel):
+    """Lifetimes of signed DRS access URLs: a leaked URL is only good for so long."""
+
+    access_url_seconds: PositiveInt = 3600
+    max_access_url_seconds: PositiveInt = Field(
+        default=86_400, description="Hard cap: longer-lived signatures are neither issued nor accepted"
+    )
+
+    @model_validator(mode="after")
+    def _default_within_cap(self) -> DrsConfig:
+        if self.access_url_seconds > self.max_access_url_seconds:
+            raise ValueError("access_url_seconds exceeds max_access_url_seconds")
+        return self
 
 
 class ENAConfig(BaseModel):
@@ -42,6 +111,23 @@ class ENAConfig(BaseModel):
 class WebinConfig(BaseModel):
     emg_webin_account: str | None = None
     emg_webin_password: SecretStr | None = None
+    auth_url: AnyHttpUrl | None = Field(
+        default=AnyHttpUrl("https://www.ebi.ac.uk/ena/submit/webin/auth/token"),
+        description="Webin authentication service that checks submitters' passwords; unset = Webin logins off",
+    )
+    auth_timeout_seconds: PositiveFloat = 10.0
+
+
+class AuthConfig(BaseModel):
+    """Users' API tokens and abuse limits (failed logins, launches)."""
+
+    token_default_days: PositiveInt = 30
+    token_max_days: PositiveInt = Field(default=90, le=366)
+    max_failures_per_account: PositiveInt = Field(default=10, description="Failed logins of one account per window")
+    max_failures_per_address: PositiveInt = Field(default=50, description="Failed logins from one address per window")
+    failure_window_seconds: PositiveInt = 900
+    launches_per_hour: PositiveInt = Field(default=30, description="Launch requests per user per hour")
+    max_analyses_per_launch: PositiveInt = Field(default=1000, description="Runs one launch request may analyse")
 
 
 class SlurmConfig(BaseModel):
@@ -98,17 +184,104 @@ class EMGConfig(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="EMG_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
+    environment: Environment = Environment.DEVELOPMENT
     debug: bool = False
-    secret_key: SecretStr = SecretStr("dev-only-insecure-secret-key-change-me")
-    allowed_hosts: list[str] = ["*"]
+    secret_key: SecretStr | None = Field(
+        default=None, description="Required in production; unset in development = generated once into .local"
+    )
+    allowed_hosts: list[str] | None = Field(
+        default=None, description="Required in production; unset in development = the loopback names"
+    )
+    security: SecurityConfig = SecurityConfig()
+    drs: DrsConfig = DrsConfig()
     database: DatabaseConfig = DatabaseConfig()
     ena: ENAConfig = ENAConfig()
     webin: WebinConfig = WebinConfig()
+    auth: AuthConfig = AuthConfig()
     slurm: SlurmConfig = SlurmConfig()
     prefect: PrefectConfig = PrefectConfig()
     service_urls: ServiceURLsConfig = ServiceURLsConfig()
     storage: StorageConfig = StorageConfig()
     pipelines: PipelinesConfig = PipelinesConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _development_defaults(cls, data: Any) -> Any:
+        """Unset key and hosts in development: a generated local key and the loopback names."""
+        if not isinstance(data, dict) or str(data.get("environment", "")).lower() == Environment.PRODUCTION:
+            return data
+        if not data.get("secret_key"):
+            data = {**data, "secret_key": dev_secret_key()}
+        if data.get("allowed_hosts") is None:
+            data = {**data, "allowed_hosts": list(DEV_ALLOWED_HOSTS)}
+        return data
+
+    @model_validator(mode="after")
+    def _production_profile(self) -> EMGConfig:
+        if self.environment is Environment.PRODUCTION:
+            _check_production(self)
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+
+def secret_key_weakness(key: str) -> str | None:
+    """Why Django's ``security.W009`` check would call ``key`` weak, or ``None`` if it is strong enough."""
+    from django.core.checks.security.base import (
+        SECRET_KEY_INSECURE_PREFIX,
+        SECRET_KEY_MIN_LENGTH,
+        SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+    )
+
+    if len(key) < SECRET_KEY_MIN_LENGTH:
+        return f"shorter than {SECRET_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS:
+        return f"fewer than {SECRET_KEY_MIN_UNIQUE_CHARACTERS} distinct characters"
+    if key.startswith(SECRET_KEY_INSECURE_PREFIX):
+        return f"starts with {SECRET_KEY_INSECURE_PREFIX!r} (a generated development key)"
+    return None
+
+
+def _check_production(config: EMGConfig) -> None:
+    """Refuse what would let anyone forge signatures or sessions, leak tracebacks, or answer any Host."""
+    if config.secret_key is None or not config.secret_key.get_secret_value():
+        raise ProfileError("EMG_SECRET_KEY", "required in production (a random string of 50+ characters)")
+    weakness = secret_key_weakness(config.secret_key.get_secret_value())
+    if weakness:
+        raise ProfileError("EMG_SECRET_KEY", f"too weak for production: {weakness}")
+    if config.debug:
+        raise ProfileError("EMG_DEBUG", "must be false in production")
+    if not config.allowed_hosts:
+        raise ProfileError("EMG_ALLOWED_HOSTS", 'required in production, e.g. ["www.example.org"]')
+    if "*" in config.allowed_hosts:
+        raise ProfileError("EMG_ALLOWED_HOSTS", "'*' is not allowed in production: list the site's host names")
+
+
+def dev_secret_key() -> SecretStr:
+    """The development key in ``LOCAL_STATE_DIR/secret_key``, generated on first use (mode 0600).
+
+    Kept on disk so sessions and signed URLs survive restarts, and random so no key is ever published.
+    Written to a temporary file and hard-linked into place, so concurrent first starts agree on one key.
+    """
+    path = LOCAL_STATE_DIR / DEV_SECRET_KEY_FILE_NAME
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(64) + "\n")
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process wrote it first: use theirs
+        finally:
+            temporary.unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if not key:
+        raise ProfileError("EMG_SECRET_KEY", f"unset, and {path} is empty: delete it to generate a new key")
+    return SecretStr(key)
 
 
 def load_config() -> EMGConfig:
@@ -117,6 +290,8 @@ def load_config() -> EMGConfig:
 
     try:
         return EMGConfig()
+    except ProfileError as error:
+        raise SystemExit(f"Configuration error: {error.setting}: {error.reason}") from None
     except ValidationError as error:
         first = error.errors()[0]
         name = "EMG_" + "__".join(str(part) for part in first["loc"]).upper()
