@@ -20,12 +20,13 @@ DEFAULT_SCHEDULE_CRON = "0 3 * * *"
 
 
 @flow(name="export_collections", log_prints=False)
-def export_collections(include_private: bool = False) -> dict:
+def export_collections(include_private: bool = False, owner: str | None = None) -> dict:
     """Export every collection and register the files and bundles; return the manifest.
 
     :param include_private: also export private rows (the export is then readable by admins only)
+    :param owner: a Webin account: export only the rows private to it, as DRS objects it owns
     """
-    result = run_export(include_private=include_private)
+    result = run_export(include_private=include_private, owner=owner)
     logger = get_run_logger()
     for name, entry in result.manifest["collections"].items():
         logger.info("%s: %d rows in %s (%s)", name, entry["count"], entry["file"], entry["drs_id"])
