@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.admin import VisibleRowsAdminMixin
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
 from ena.admin import JSON_FORMFIELD_OVERRIDES, AccessionSearchMixin, pretty_json
 
@@ -105,8 +106,8 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class PrivacyListMixin:
-    """``is_private`` and ``webin_submitter`` as filters; ``-id`` order; no second COUNT on big tables."""
+class PrivacyListMixin(VisibleRowsAdminMixin):
+    """Only rows the user may see; ``-id`` order; no second COUNT on big tables."""
 
     ordering = ("-id",)
     show_full_result_count = False

@@ -25,6 +25,8 @@ from pydantic import (
     PositiveFloat,
     PositiveInt,
     SecretStr,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -84,16 +86,18 @@ class SecurityConfig(BaseModel):
 class DrsConfig(BaseModel):
     """Lifetimes of signed DRS access URLs: a leaked URL is only good for so long."""
 
-    access_url_seconds: PositiveInt = 3600
     max_access_url_seconds: PositiveInt = Field(
         default=86_400, description="Hard cap: longer-lived signatures are neither issued nor accepted"
     )
+    access_url_seconds: PositiveInt = 3600
 
-    @model_validator(mode="after")
-    def _default_within_cap(self) -> DrsConfig:
-        if self.access_url_seconds > self.max_access_url_seconds:
-            raise ValueError("access_url_seconds exceeds max_access_url_seconds")
-        return self
+    @field_validator("access_url_seconds")
+    @classmethod
+    def _within_cap(cls, value: int, info: ValidationInfo) -> int:
+        cap = info.data.get("max_access_url_seconds")
+        if cap is not None and value > cap:
+            raise ValueError(f"exceeds max_access_url_seconds ({cap})")
+        return value
 
 
 class ENAConfig(BaseModel):

@@ -38,3 +38,11 @@ class PermissionDenied(DomainError):
 
 class Unavailable(DomainError):
     """A service the request depends on did not answer (e.g. Prefect, Slurm); trying later may work."""
+
+
+class TooManyRequests(DomainError):
+    """The caller went past a limit (failed logins, launches); ``retry_after`` seconds until it lifts."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)

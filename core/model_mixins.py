@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
-from django.db.models import Q
+
+from core.visibility import may_see, visibility_filter
 
 
 class TimeStampedModel(models.Model):
@@ -18,12 +19,9 @@ class TimeStampedModel(models.Model):
 
 class PrivacyQuerySet(models.QuerySet):
     def visible_to(self, user) -> PrivacyQuerySet:
-        """Public rows, plus private rows the user owns (Webin account = username); staff see all."""
-        if user is not None and getattr(user, "is_staff", False):
-            return self
-        if user is not None and getattr(user, "is_authenticated", False):
-            return self.filter(Q(is_private=False) | Q(webin_submitter=user.get_username()))
-        return self.filter(is_private=False)
+        """The rows ``user`` may see (:mod:`core.visibility`: public, their own, or all with the permission)."""
+        condition = visibility_filter(user)
+        return self if condition is None else self.filter(condition)
 
 
 class PrivacyMixin(models.Model):
@@ -36,9 +34,7 @@ class PrivacyMixin(models.Model):
         abstract = True
 
     def is_visible_to(self, user) -> bool:
-        if not self.is_private or getattr(user, "is_staff", False):
-            return True
-        return bool(getattr(user, "is_authenticated", False) and user.get_username() == self.webin_submitter)
+        return may_see(user, is_private=self.is_private, owner=self.webin_submitter)
 
 
 class ENAAccessionQuerySet(PrivacyQuerySet):

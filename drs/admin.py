@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import VisibleRowsAdminMixin
 from drs.models import BundleMember, DrsObject
 
 
@@ -11,7 +12,7 @@ class BundleMemberInline(admin.TabularInline):
 
 
 @admin.register(DrsObject)
-class DrsObjectAdmin(admin.ModelAdmin):
+class DrsObjectAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     list_display = ["id", "name", "is_bundle", "size", "is_private", "webin_submitter", "storage_root", "updated_time"]
     list_filter = ["is_bundle", "is_private", "storage_root"]
     search_fields = ["id", "name", "aliases", "sha256", "md5", "relative_path"]

@@ -15,6 +15,7 @@ from ninja import NinjaAPI, Query, Schema
 from core.api import add_error_handlers, challenge, http_status_for
 from core.errors import DomainError, NotFound, TooLarge
 from drs import selectors
+from drs.api_schemas import OBJECT_ERRORS, AccessURL, BulkObjects, DrsObject, Error, ServiceInfo
 from drs.permissions import check_readable, request_user
 from drs.signing import sign
 
@@ -66,7 +67,12 @@ def readable_object(request: HttpRequest, object_id: str):
     return obj
 
 
-@drs_api.get("/service-info", summary="Retrieve information about this service", operation_id="GetServiceInfo")
+@drs_api.get(
+    "/service-info",
+    response={200: ServiceInfo},
+    summary="Retrieve information about this service",
+    operation_id="GetServiceInfo",
+)
 def service_info(request: HttpRequest) -> HttpResponse:
     app_root = str(settings.EMG_CONFIG.service_urls.app_root).rstrip("/")
     body: dict[str, Any] = {
@@ -79,26 +85,41 @@ def service_info(request: HttpRequest) -> HttpResponse:
         "environment": "dev" if settings.DEBUG else "prod",
         "version": "1.0.0",
         "maxBulkRequestLength": MAX_BULK_REQUEST_LENGTH,
-        "drs": {"maxBulkRequestLength": MAX_BULK_REQUEST_LENGTH, **selectors.service_stats()},
+        "drs": {"maxBulkRequestLength": MAX_BULK_REQUEST_LENGTH, **selectors.service_stats(request_user(request))},
     }
     return JsonResponse(body)
 
 
-@drs_api.get("/objects/{object_id}", summary="Get info about a DrsObject", operation_id="GetObject")
+@drs_api.get(
+    "/objects/{object_id}",
+    response={200: DrsObject, **OBJECT_ERRORS},
+    summary="Get info about a DrsObject",
+    operation_id="GetObject",
+)
 def get_object(request: HttpRequest, object_id: str, query: Query[ExpandQuery]) -> HttpResponse:
     obj = readable_object(request, object_id)
-    return JsonResponse(selectors.drs_object(obj, expand=query.expand))
+    return JsonResponse(selectors.drs_object(obj, expand=query.expand, viewer=request_user(request)))
 
 
-@drs_api.post("/objects/{object_id}", summary="Get info about a DrsObject (POST)", operation_id="PostObject")
+@drs_api.post(
+    "/objects/{object_id}",
+    response={200: DrsObject, **OBJECT_ERRORS},
+    summary="Get info about a DrsObject (POST)",
+    operation_id="PostObject",
+)
 def post_object(request: HttpRequest, object_id: str, body: PostObjectBody) -> HttpResponse:
     """Passports are accepted but not evaluated (this server issues no visas); the session or HTTP Basic
     identity decides, as for GET."""
     obj = readable_object(request, object_id)
-    return JsonResponse(selectors.drs_object(obj, expand=body.expand))
+    return JsonResponse(selectors.drs_object(obj, expand=body.expand, viewer=request_user(request)))
 
 
-@drs_api.post("/objects", summary="Get info about multiple DrsObjects", operation_id="GetBulkObjects")
+@drs_api.post(
+    "/objects",
+    response={200: BulkObjects, 413: Error},
+    summary="Get info about multiple DrsObjects",
+    operation_id="GetBulkObjects",
+)
 def bulk_objects(request: HttpRequest, body: BulkObjectBody, query: Query[ExpandQuery]) -> HttpResponse:
     requested = list(dict.fromkeys(body.bulk_object_ids))
     if len(requested) > MAX_BULK_REQUEST_LENGTH:
@@ -116,7 +137,7 @@ def bulk_objects(request: HttpRequest, body: BulkObjectBody, query: Query[Expand
         except DomainError as error:
             unresolved.setdefault(http_status_for(error), []).append(object_id)
             continue
-        resolved.append(selectors.drs_object(obj, expand=query.expand))
+        resolved.append(selectors.drs_object(obj, expand=query.expand, viewer=user))
     return JsonResponse(
         {
             "summary": {
@@ -133,7 +154,10 @@ def bulk_objects(request: HttpRequest, body: BulkObjectBody, query: Query[Expand
 
 
 @drs_api.get(
-    "/objects/{object_id}/access/{access_id}", summary="Get a URL for fetching bytes", operation_id="GetAccessURL"
+    "/objects/{object_id}/access/{access_id}",
+    response={200: AccessURL, **OBJECT_ERRORS},
+    summary="Get a URL for fetching bytes",
+    operation_id="GetAccessURL",
 )
 def access_url(request: HttpRequest, object_id: str, access_id: str) -> HttpResponse:
     obj = readable_object(request, object_id)

@@ -47,19 +47,21 @@ def access_methods(obj: DrsObject) -> list[dict[str, Any]]:
     return [{"type": "https", "access_url": {"url": file_url(obj.id)}}]
 
 
-def _members_by_bundle(bundle_ids: list[str]) -> dict[str, list[BundleMember]]:
+def _members_by_bundle(bundle_ids: list[str], viewer: Any) -> dict[str, list[BundleMember]]:
+    """Members of the bundles, only those whose child ``viewer`` may see."""
     grouped: dict[str, list[BundleMember]] = {}
-    for member in BundleMember.objects.filter(bundle_id__in=bundle_ids).select_related("child").order_by("name"):
+    members = BundleMember.objects.filter(bundle_id__in=bundle_ids, child__in=DrsObject.objects.visible_to(viewer))
+    for member in members.select_related("child").order_by("name"):
         grouped.setdefault(member.bundle_id, []).append(member)
     return grouped
 
 
-def contents(bundle: DrsObject, *, expand: bool) -> list[dict[str, Any]]:
+def contents(bundle: DrsObject, *, expand: bool, viewer: Any = None) -> list[dict[str, Any]]:
     """The bundle's ``ContentsObject`` list; with ``expand`` nested bundles are listed recursively.
 
-    One query per nesting level (not per member).
+    Members ``viewer`` may not see are left out, at every level. One query per nesting level (not per member).
     """
-    members = _members_by_bundle([bundle.id])
+    members = _members_by_bundle([bundle.id], viewer)
     tree: list[dict[str, Any]] = []
     frontier: list[tuple[BundleMember, list[dict[str, Any]]]] = [
         (member, tree) for member in members.get(bundle.id, [])
@@ -76,13 +78,13 @@ def contents(bundle: DrsObject, *, expand: bool) -> list[dict[str, Any]]:
             into.append(entry)
         if not nested:
             break
-        members = _members_by_bundle([child.id for child, _ in nested])
+        members = _members_by_bundle([child.id for child, _ in nested], viewer)
         frontier = [(member, into) for child, into in nested for member in members.get(child.id, [])]
     return tree
 
 
-def drs_object(obj: DrsObject, *, expand: bool = False) -> dict[str, Any]:
-    """``obj`` as a DRS ``DrsObject``."""
+def drs_object(obj: DrsObject, *, expand: bool = False, viewer: Any = None) -> dict[str, Any]:
+    """``obj`` as a DRS ``DrsObject``, a bundle's contents limited to what ``viewer`` may see."""
     checksums = [{"type": "sha-256", "checksum": obj.sha256}]
     if obj.md5:
         checksums.append({"type": "md5", "checksum": obj.md5})
@@ -100,15 +102,16 @@ def drs_object(obj: DrsObject, *, expand: bool = False) -> dict[str, Any]:
     if obj.aliases:
         body["aliases"] = list(obj.aliases)
     if obj.is_bundle:
-        body["contents"] = contents(obj, expand=expand)
+        body["contents"] = contents(obj, expand=expand, viewer=viewer)
     else:
         body["mime_type"] = obj.mime_type
         body["access_methods"] = access_methods(obj)
     return body
 
 
-def service_stats() -> dict[str, int]:
-    """Object count and total bytes of unique stored blobs (bundles add no bytes of their own)."""
-    counts = DrsObject.objects.aggregate(objects=Count("id"))
-    blob_bytes = DrsObject.objects.blobs().aggregate(total=Sum("size"))
+def service_stats(viewer: Any = None) -> dict[str, int]:
+    """Object count and total bytes of the unique stored blobs ``viewer`` may see (bundles add no bytes)."""
+    visible = DrsObject.objects.visible_to(viewer)
+    counts = visible.aggregate(objects=Count("id"))
+    blob_bytes = visible.blobs().aggregate(total=Sum("size"))
     return {"objectCount": counts["objects"] or 0, "totalObjectSize": blob_bytes["total"] or 0}

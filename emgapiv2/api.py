@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja import NinjaAPI
 
+from accounts.api import router as accounts_router
 from analyses.api import router as analyses_router
 from core.api import add_error_handlers
 from workflows.automation.api import router as automation_router
@@ -21,5 +22,6 @@ add_error_handlers(api)
 api.add_router("/", analyses_router)
 api.add_router("/work/", ledger_router)
 api.add_router("/private/", automation_router)
+api.add_router("/auth/", accounts_router)
 
 __all__ = ["api"]

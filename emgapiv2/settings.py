@@ -13,6 +13,20 @@ BASE_DIR = PROJECT_ROOT
 SECRET_KEY = EMG_CONFIG.secret_key.get_secret_value()
 DEBUG = EMG_CONFIG.debug
 ALLOWED_HOSTS = EMG_CONFIG.allowed_hosts
+
+# HTTPS hardening: on in production (behind a TLS proxy), off in development, which serves plain HTTP.
+PRODUCTION = EMG_CONFIG.is_production
+_security = EMG_CONFIG.security
+SECURE_HSTS_SECONDS = (31_536_000 if PRODUCTION else 0) if _security.hsts_seconds is None else _security.hsts_seconds
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _security.hsts_include_subdomains
+SECURE_HSTS_PRELOAD = _security.hsts_preload
+SECURE_SSL_REDIRECT = PRODUCTION if _security.ssl_redirect is None else _security.ssl_redirect
+SECURE_PROXY_SSL_HEADER = _security.proxy_ssl_header
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
 CSRF_TRUSTED_ORIGINS = [str(EMG_CONFIG.service_urls.app_root).rstrip("/")]
 
 INSTALLED_APPS = [
@@ -67,7 +81,15 @@ except DatabaseURLError as error:
     sys.exit(f"Configuration error: {error}")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-AUTH_PASSWORD_VALIDATORS: list[dict] = []
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": f"django.contrib.auth.password_validation.{name}"}
+    for name in (
+        "UserAttributeSimilarityValidator",
+        "MinimumLengthValidator",
+        "CommonPasswordValidator",
+        "NumericPasswordValidator",
+    )
+]
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -82,7 +104,9 @@ STORAGES = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # On the handler, not a logger: a logger's filters miss records propagated from its children.
+    "filters": {"redact_secrets": {"()": "core.logging.RedactSecretsFilter", "config": EMG_CONFIG}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": "INFO" if not DEBUG else "DEBUG"},
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

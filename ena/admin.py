@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from accounts.admin import VisibleRowsAdminMixin
 from ena.accessions import accession_kind
 from ena.models import Run, Sample, Study
 
@@ -72,7 +73,7 @@ class AccessionSearchMixin:
         return results, may_have_duplicates
 
 
-class ENAObjectAdmin(AccessionSearchMixin, admin.ModelAdmin):
+class ENAObjectAdmin(VisibleRowsAdminMixin, AccessionSearchMixin, admin.ModelAdmin):
     search_fields = ("=accession", "title")
     list_filter = ("is_private",)
     readonly_fields = ("metadata_pretty", "created_at", "updated_at")

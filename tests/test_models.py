@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 
@@ -68,12 +68,19 @@ def test_privacy_visibility():
     private = Study.objects.create(title="private", is_private=True, webin_submitter="Webin-1")
     users = get_user_model().objects
     owner, other = users.create_user("Webin-1"), users.create_user("Webin-2")
-    staff = users.create_user("curator", is_staff=True)
+    staff = users.create_user("staff-without-permissions", is_staff=True)
+    curator = users.create_user("curator", is_staff=True)
+    curator.user_permissions.add(
+        Permission.objects.get(content_type__app_label="accounts", codename="view_private_data")
+    )
+    curator = users.get(pk=curator.pk)  # a fresh object: permissions are cached per instance
     assert set(Study.objects.visible_to(AnonymousUser())) == {public}
     assert set(Study.objects.visible_to(None)) == {public}
     assert set(Study.objects.visible_to(other)) == {public}
     assert set(Study.objects.visible_to(owner)) == {public, private}
-    assert set(Study.objects.visible_to(staff)) == {public, private}
+    assert set(Study.objects.visible_to(staff)) == {public}, "is_staff alone grants nothing"
+    assert set(Study.objects.visible_to(curator)) == {public, private}
+    assert private.is_visible_to(curator) and not private.is_visible_to(staff)
     assert private.is_visible_to(owner) and not private.is_visible_to(other)
     assert not private.is_visible_to(AnonymousUser()) and public.is_visible_to(AnonymousUser())
 

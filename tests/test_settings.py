@@ -9,7 +9,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from core.config import PROJECT_ROOT, EMGConfig, load_config
+from core.config import PROJECT_ROOT, DrsConfig, EMGConfig, Environment, load_config
 
 
 def test_nested_settings_from_environment(monkeypatch):
@@ -40,9 +40,46 @@ def test_config_is_frozen_and_reachable_from_django_settings():
         settings.EMG_CONFIG.debug = True
 
 
+def test_development_answers_only_loopback_hosts_unless_told(monkeypatch):
+    monkeypatch.delenv("EMG_ALLOWED_HOSTS", raising=False)
+    monkeypatch.delenv("EMG_ENVIRONMENT", raising=False)
+    assert load_config().allowed_hosts == ["127.0.0.1", "localhost", "[::1]"]
+    monkeypatch.setenv("EMG_ALLOWED_HOSTS", '["dev.example.org"]')
+    assert load_config().allowed_hosts == ["dev.example.org"]
+
+
+def test_drs_lifetimes_from_environment(monkeypatch):
+    monkeypatch.setenv("EMG_DRS__ACCESS_URL_SECONDS", "600")
+    monkeypatch.setenv("EMG_DRS__MAX_ACCESS_URL_SECONDS", "3600")
+    drs = load_config().drs
+    assert (drs.access_url_seconds, drs.max_access_url_seconds) == (600, 3600)
+    assert (EMGConfig.model_fields["drs"].default.access_url_seconds, DrsConfig().max_access_url_seconds) == (
+        3600,
+        86_400,
+    )
+
+
+def test_https_hardening_follows_the_profile():
+    assert settings.EMG_CONFIG.environment == Environment.DEVELOPMENT
+    assert (settings.SECURE_SSL_REDIRECT, settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS) == (
+        False,
+        False,
+        0,
+    )
+    assert settings.SESSION_COOKIE_HTTPONLY and settings.X_FRAME_OPTIONS == "DENY"
+    assert len(settings.AUTH_PASSWORD_VALIDATORS) == 4
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("EMG_SLURM__DEFAULT_CPUS", "abc"), ("EMG_SLURM__DEFAULT_CPUS", "0"), ("EMG_ENA__PORTAL_API_URL", "not a url")],
+    [
+        ("EMG_SLURM__DEFAULT_CPUS", "abc"),
+        ("EMG_SLURM__DEFAULT_CPUS", "0"),
+        ("EMG_ENA__PORTAL_API_URL", "not a url"),
+        ("EMG_ENVIRONMENT", "staging"),
+        ("EMG_DRS__ACCESS_URL_SECONDS", "100000"),  # above the default maximum
+        ("EMG_DRS__MAX_ACCESS_URL_SECONDS", "-1"),
+    ],
 )
 def test_load_config_names_the_bad_setting(monkeypatch, name, value):
     monkeypatch.setenv(name, value)

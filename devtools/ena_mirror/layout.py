@@ -11,6 +11,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 PORTAL_API_PREFIX = "/ena/portal/api/"
 FASTQ_PREFIX = "/vol1/fastq/"
+#: ENA's Webin authentication service (checks submitters' passwords; see accounts.webin).
+WEBIN_AUTH_TOKEN_PATH = "/ena/submit/webin/auth/token"
 STUDIES_DIRNAME = "studies"
 
 

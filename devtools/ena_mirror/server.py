@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import json
 import logging
 import threading
@@ -31,7 +32,14 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from devtools.ena_mirror.faults import FaultRule, Faults
 from devtools.ena_mirror.generator import StudyRecord, ensure_mirror_data, read_studies
-from devtools.ena_mirror.layout import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, FASTQ_PREFIX, PORTAL_API_PREFIX
+from devtools.ena_mirror.layout import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    FASTQ_PREFIX,
+    PORTAL_API_PREFIX,
+    WEBIN_AUTH_TOKEN_PATH,
+)
 from devtools.ena_mirror.store import MirrorStore, PortalError
 
 logger = logging.getLogger(__name__)
@@ -164,6 +172,8 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
                 self._error(400, str(error))
                 return
             self._send_json(200, self.server.faults.to_json())
+        elif self._path == WEBIN_AUTH_TOKEN_PATH:
+            self._webin_token(raw)
         elif self._path == "/_mirror/reload":
             self.server.store.replace(read_studies(self.server.data_dir))
             self._send_json(200, {"ok": True, "studies": self.server.store.accessions()})
@@ -177,6 +187,23 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             self._send_json(200, self.server.faults.to_json())
         else:
             self._error(404, f"No such resource: {self._path}")
+
+    # Webin authentication ------------------------------------------------------------------------
+
+    def _webin_token(self, raw: bytes) -> None:
+        """ENA's ``POST /ena/submit/webin/auth/token``: 200 with a (fake) JWT for known credentials, else 401."""
+        try:
+            payload = json.loads(raw or b"{}")
+            account, password = str(payload["username"]), str(payload["password"])
+        except (ValueError, TypeError, KeyError):
+            self._error(400, "Expected JSON with authRealms, username and password")
+            return
+        accounts = self.server.store.webin_accounts
+        if account not in accounts or not hmac.compare_digest(accounts[account], password):
+            self._error(401, "Invalid username or password")
+            return
+        claims = base64.urlsafe_b64encode(json.dumps({"sub": account}).encode()).decode().rstrip("=")
+        self._send(200, f"mirror.{claims}.unsigned".encode(), content_type="text/plain")
 
     # Portal API ----------------------------------------------------------------------------------
 

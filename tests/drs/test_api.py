@@ -136,8 +136,7 @@ def test_bulk_objects(client, public, private):
     assert_valid(body["summary"], "/components/schemas/summary")
     assert_valid(body["unresolved_drs_objects"], "/components/schemas/unresolved")
     assert body["unresolved_drs_objects"] == [
-        {"error_code": 401, "object_ids": [private.analysis.accession]},
-        {"error_code": 404, "object_ids": ["no-such-object"]},
+        {"error_code": 404, "object_ids": ["no-such-object", private.analysis.accession]},
     ]
     for item in body["resolved_drs_object"]:
         assert_valid(item, "/components/schemas/DrsObject")
@@ -161,21 +160,21 @@ def test_errors_use_the_spec_error_model(client, public):
     assert_response_valid(wrong_access, "404NotFoundAccess")
 
 
-def test_private_objects_refused_to_anonymous_and_strangers(client, private, stranger):
+def test_private_objects_are_missing_to_anonymous_and_strangers(client, private, stranger):
+    """Hidden is answered exactly like missing (404, same body shape), so ids cannot be probed for existence."""
     blob_id = private.analysis.downloads[0]["drs_object_id"]
-    for object_id in (blob_id, private.analysis.accession, private.study.accession):
-        anonymous = client.get(f"{BASE}/objects/{object_id}")
-        assert anonymous.status_code == 401, object_id
-        assert anonymous["WWW-Authenticate"].startswith("Basic")
-        assert_response_valid(anonymous, "401Unauthorized")
-    assert client.get(f"{BASE}/objects/{blob_id}/access/https").status_code == 401
-    assert client.get(f"{BASE}/files/{blob_id}").status_code == 401
-    client.force_login(stranger)
-    forbidden = client.get(f"{BASE}/objects/{blob_id}")
-    assert forbidden.status_code == 403
-    assert_response_valid(forbidden, "403Forbidden")
-    assert client.get(f"{BASE}/objects/{blob_id}/access/https").status_code == 403
-    assert client.get(f"{BASE}/files/{blob_id}").status_code == 403
+    missing = client.get(f"{BASE}/objects/sha256-{'0' * 64}")
+    assert missing.status_code == 404
+    for who in ("anonymous", "stranger"):
+        if who == "stranger":
+            client.force_login(stranger)
+        for object_id in (blob_id, private.analysis.accession, private.study.accession):
+            hidden = client.get(f"{BASE}/objects/{object_id}")
+            assert hidden.status_code == 404, (who, object_id)
+            assert_response_valid(hidden, "404NotFoundDrsObject")
+            assert hidden.json()["msg"] == f"No DRS object with id {object_id}"
+        assert client.get(f"{BASE}/objects/{blob_id}/access/https").status_code == 404
+        assert client.get(f"{BASE}/files/{blob_id}").status_code == 404
 
 
 def test_private_object_served_to_owner_through_signed_url(client, private, owner):
@@ -224,8 +223,11 @@ def test_tampered_and_expired_signed_urls_are_refused(client, private, owner, mo
     other_blob = private.analysis.downloads[1]["drs_object_id"]
     for target, query in ((path, tampered_signature), (path, later_expiry), (f"{BASE}/files/{other_blob}", params)):
         refused = client.get(f"{target}?{urlencode(query)}")
-        assert refused.status_code == 403
-        assert refused.json() == {"msg": "Invalid signature", "status_code": 403}
+        assert refused.status_code == 404
+        assert refused.json() == {
+            "msg": f"No DRS blob with id {urlsplit(target).path.rsplit('/', 1)[-1]}",
+            "status_code": 404,
+        }
     real_sign = drs_api.sign  # a URL signed two hours ago: genuine, and expired an hour ago
     monkeypatch.setattr(drs_api, "sign", lambda object_id: real_sign(object_id, now=time.time() - 7200))
     client.force_login(owner)

@@ -35,10 +35,11 @@ def test_anonymous_callers_are_refused(client) -> None:
 
 
 @pytest.mark.django_db
-def test_non_staff_users_are_refused(client) -> None:
-    get_user_model().objects.create_user("curious", password="pw")
+def test_users_without_the_launch_permission_are_refused(client) -> None:
+    get_user_model().objects.create_user("curious", password="pw", is_staff=True)
     response = client.post(URL.format("PRJEB12345"), content_type="application/json", **basic("curious", "pw"))
-    assert response.status_code == 401
+    assert response.status_code == 403
+    assert "accounts.launch_analyses" in response.json()["detail"]
 
 
 def test_malformed_accession_is_a_400_naming_it(admin_client) -> None:

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.tokens import hash_secret, split
 from workflows.ledger.models import APIToken, TokenRole, WorkItem, WorkState
-from workflows.ledger.tokens import hash_secret, issue_token, split_token
+from workflows.ledger.tokens import TOKEN_SCHEME, issue_token
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +194,7 @@ def test_admin_token_acts_on_any_pipeline_and_may_override_the_lease(api, admin_
 
 
 def test_tokens_are_stored_hashed(api, admin_token):
-    prefix, secret = split_token(admin_token)
+    prefix, secret = split(admin_token, TOKEN_SCHEME)
     stored = APIToken.objects.get(prefix=prefix)
     assert stored.secret_hash == hash_secret(secret) and secret not in stored.secret_hash
     assert not APIToken.objects.filter(secret_hash__contains=secret).exists()
@@ -209,14 +210,14 @@ def test_expired_token_is_refused(api, pipeline):
 
 
 def test_revoked_token_is_refused(api, admin_token, pipeline_token):
-    prefix, _ = split_token(pipeline_token)
+    prefix, _ = split(pipeline_token, TOKEN_SCHEME)
     assert api.post(f"{P}/claim", {"holder": "w"}, pipeline_token).status_code == 200
     assert api.post(f"/tokens/{prefix}/revoke", {}, admin_token).json()["revoked_at"]
     assert api.post(f"{P}/claim", {"holder": "w"}, pipeline_token).status_code == 401
 
 
 def test_wrong_secret_with_a_valid_prefix_is_refused(api, admin_token):
-    prefix, secret = split_token(admin_token)
+    prefix, secret = split(admin_token, TOKEN_SCHEME)
     assert api.post("/pipelines", {"name": "x", "version": "1"}, f"emgl_{prefix}_{secret[:-1]}x").status_code == 401
 
 

@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from accounts.permissions import Capability, has_capability
 from analyses.admin import StudyAdmin
 from analyses.models import Study
 from workflows.automation.services import FlowLaunchError, ena_study_accession_of, launch_analyse_study
@@ -19,7 +20,11 @@ from workflows.automation.services import FlowLaunchError, ena_study_accession_o
 class AutomatedStudyAdmin(StudyAdmin):
     actions = ("analyse_selected_studies",)
 
-    @admin.action(description="Analyse selected studies", permissions=["change"])
+    def has_launch_permission(self, request: HttpRequest) -> bool:
+        """The action is offered only to users holding ``accounts.launch_analyses``."""
+        return has_capability(request.user, Capability.LAUNCH_ANALYSES)
+
+    @admin.action(description="Analyse selected studies", permissions=["launch"])
     def analyse_selected_studies(self, request: HttpRequest, queryset: QuerySet[Study]) -> None:
         """Start one analyse-study flow run per study; done or running work is not started again."""
         for study in queryset.select_related("ena_study"):

@@ -1,7 +1,9 @@
 """Authenticated endpoints that launch automation: ``/api/v2/private/...``.
 
-A staff user (Django session, or HTTP Basic with the same credentials) may start an
-``analyse-study`` flow run; the answer comes at once with the flow run id and its UI link.
+A user holding ``accounts.launch_analyses`` (a token with the ``launch`` scope, HTTP Basic, or a
+session with its CSRF token) may start an ``analyse-study`` flow run; the answer comes at once with
+the flow run id and its UI link. Nobody identified: 401. Launches are limited per user per hour
+(429), and one launch analyses at most ``EMG_AUTH__MAX_ANALYSES_PER_LAUNCH`` runs.
 """
 
 from __future__ import annotations
@@ -9,31 +11,25 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from django.contrib.auth import authenticate
+from django.conf import settings
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
-from ninja.security import HttpBasicAuth
-from ninja.security.session import SessionAuthIsStaff
+from ninja import Field, Router, Schema, Status
 
+from accounts.auth import require_scope, signed_in
+from accounts.models import TokenScope
+from accounts.permissions import Capability, require_capability
+from accounts.throttle import count_launch
 from core.api import ErrorOut
 from workflows.automation.services import flow_run_status, launch_analyse_study, resolve_ena_study
 
-
-class StaffBasicAuth(HttpBasicAuth):
-    def authenticate(self, request: HttpRequest, username: str, password: str):
-        user = authenticate(request, username=username, password=password)
-        if user is not None and user.is_active and user.is_staff:
-            request.user = user
-            return user
-        return None
-
-
-router = Router(auth=[StaffBasicAuth(), SessionAuthIsStaff()], tags=["automation"])
+router = Router(auth=signed_in, tags=["automation"])
 
 
 class AnalyseStudyIn(Schema):
-    rerun_failed: bool = False
-    sample_limit: int | None = None
+    rerun_failed: bool = Field(False, description="Also re-run failed analyses (needs accounts.rerun_analyses)")
+    sample_limit: int | None = Field(
+        None, ge=1, le=1_000_000, description="Analyse at most this many runs (the server caps it)"
+    )
 
 
 class FlowRunOut(Schema):
@@ -49,7 +45,7 @@ class FlowRunOut(Schema):
 
 @router.post(
     "/studies/{accession}/analyse",
-    response={202: FlowRunOut, 400: ErrorOut, 404: ErrorOut, 503: ErrorOut},
+    response={202: FlowRunOut, **{code: ErrorOut for code in (400, 401, 403, 404, 422, 429, 503)}},
     summary="Analyse a study: start an analyse-study flow run",
 )
 def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn | None = None):
@@ -59,12 +55,18 @@ def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn 
     in progress is not started again (exactly once), unless ``rerun_failed`` asks for failed runs.
     """
     payload = payload or AnalyseStudyIn()
+    require_scope(request, TokenScope.LAUNCH)
+    require_capability(request.user, Capability.LAUNCH_ANALYSES)
+    if payload.rerun_failed:
+        require_capability(request.user, Capability.RERUN_ANALYSES)
     ena_accession = resolve_ena_study(accession, user=request.user)
+    count_launch(request.user.pk)
+    cap = settings.EMG_CONFIG.auth.max_analyses_per_launch
     run = launch_analyse_study(
         ena_study_accession=ena_accession,
         requested_by=request.user.get_username(),
         rerun_failed=payload.rerun_failed,
-        sample_limit=payload.sample_limit,
+        sample_limit=min(payload.sample_limit or cap, cap),
     )
     return Status(
         202,
@@ -81,10 +83,11 @@ def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn 
 
 @router.get(
     "/flow-runs/{flow_run_id}",
-    response={200: FlowRunOut, 404: ErrorOut, 503: ErrorOut},
+    response={200: FlowRunOut, **{code: ErrorOut for code in (401, 403, 404, 422, 503)}},
     summary="The state of a flow run started through the API",
 )
 def flow_run_state(request: HttpRequest, flow_run_id: UUID):
+    require_capability(request.user, Capability.LAUNCH_ANALYSES)
     run = flow_run_status(flow_run_id)
     return FlowRunOut(
         flow_run_id=run.id,

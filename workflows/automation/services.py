@@ -45,6 +45,9 @@ def resolve_ena_study(accession: str, *, user: Any) -> str:
     """
     kind = validate_accession(accession, ANALYSABLE_STUDY_KINDS, expected="MGYS or ENA study")
     if kind != AccessionKind.MGNIFY_STUDY:
+        known = Study.objects.by_accession(accession)
+        if known.exists() and not known.visible_to(user).exists():
+            raise NotFound(f"No study {accession}")
         return accession
     study = Study.objects.visible_to(user).select_related("ena_study").filter(accession=accession).first()
     if study is None:

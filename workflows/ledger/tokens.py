@@ -1,8 +1,4 @@
-"""API tokens of the work ledger: ``emgl_<prefix>_<secret>``, stored as ``sha256(secret)``.
-
-The prefix (8 hex characters) is stored in clear and indexed, so a request costs one indexed lookup
-and one constant-time hash comparison. The secret has 256 bits of entropy, so a plain sha256 (not a
-slow password hash) is the right tool: there is nothing to brute-force.
+"""API tokens of the work ledger: ``emgl_<prefix>_<secret>``, stored as ``sha256(secret)`` (see :mod:`core.tokens`).
 
 Roles: an **admin** token creates pipelines and tokens and may act on any pipeline's work; a
 **pipeline** token acts on its own pipeline's work only. Reads need no token.
@@ -10,9 +6,6 @@ Roles: an **admin** token creates pipelines and tokens and may act on any pipeli
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,18 +15,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from ninja.security import HttpBearer
 
+from core import tokens as token_parts
 from core.errors import PermissionDenied
 from workflows.ledger.models import APIToken, Pipeline, TokenRole, WorkItem
 
 TOKEN_SCHEME = "emgl"
-PREFIX_BYTES = 4
-SECRET_BYTES = 32
 #: ``last_used_at`` is written at most this often per token, so busy tokens cause no write contention.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
-
-
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,18 +51,17 @@ def issue_token(
     role = TokenRole(role)
     if (role == TokenRole.PIPELINE) != (pipeline is not None):
         raise ValueError("a pipeline token needs a pipeline and an admin token must not have one")
-    prefix = secrets.token_hex(PREFIX_BYTES)
-    secret = secrets.token_urlsafe(SECRET_BYTES)
+    minted = token_parts.mint(TOKEN_SCHEME)
     token = APIToken.objects.create(
         name=name,
-        prefix=prefix,
-        secret_hash=hash_secret(secret),
+        prefix=minted.prefix,
+        secret_hash=minted.secret_hash,
         role=role,
         pipeline=pipeline,
         expires_at=expires_at,
         created_by=created_by,
     )
-    return IssuedToken(token=token, plaintext=f"{TOKEN_SCHEME}_{prefix}_{secret}")
+    return IssuedToken(token=token, plaintext=minted.plaintext)
 
 
 def revoke_token(*, token: APIToken) -> APIToken:
@@ -84,17 +71,9 @@ def revoke_token(*, token: APIToken) -> APIToken:
     return token
 
 
-def split_token(plaintext: str) -> tuple[str, str] | None:
-    scheme, _, rest = plaintext.partition("_")
-    prefix, _, secret = rest.partition("_")
-    if scheme != TOKEN_SCHEME or not prefix or not secret:
-        return None
-    return prefix, secret
-
-
 def authenticate_token(plaintext: str) -> APIToken | None:
     """The live token for ``plaintext``, or ``None`` if it is malformed, unknown, expired or revoked."""
-    parts = split_token(plaintext.strip())
+    parts = token_parts.split(plaintext, TOKEN_SCHEME)
     if parts is None:
         return None
     prefix, secret = parts
@@ -105,7 +84,7 @@ def authenticate_token(plaintext: str) -> APIToken | None:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
         .first()
     )
-    if token is None or not hmac.compare_digest(token.secret_hash, hash_secret(secret)):
+    if token is None or not token_parts.secret_matches(secret, token.secret_hash):
         return None
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
         # Conditional, so concurrent requests do not queue on the token's row.

@@ -1,0 +1,1 @@
+"""Identities: submitters' bearer tokens, credentials backends (Webin), capability permissions, abuse limits."""
