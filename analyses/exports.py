@@ -60,7 +60,7 @@ BUNDLE_PREFIX = "mgnify-export"
 LATEST_BUNDLE_ID = f"{BUNDLE_PREFIX}-latest"
 BATCH_ROWS = 2000
 #: ENA's Webin account names; an owner export's bundle ids are built from them, so nothing else is accepted.
-WEBIN_ACCOUNT = re.compile(r"^Webin-[0-9]+$")
+WEBIN_ACCOUNT = re.compile(r"^Webin-[0-9]{1,12}$")
 
 #: collection name -> model label, in dependency order (an import loads them in this order).
 #: Assemblies are exported too: analyses refer to them, so without them an export could not be re-imported.
@@ -112,7 +112,7 @@ class ExportScope:
 
     @classmethod
     def for_owner(cls, owner: str) -> ExportScope:
-        """:raises ValueError: unless ``owner`` is a Webin account name (``Webin-<digits>``)"""
+        """:raises ValueError: unless ``owner`` is a Webin account name (``Webin-<1 to 12 digits>``)"""
         if not WEBIN_ACCOUNT.match(owner):
             raise ValueError(f"{owner!r} is not a Webin account (Webin-<digits>)")
         return cls(name=owner.lower(), is_private=True, owner=owner)
