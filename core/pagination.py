@@ -1,4 +1,5 @@
-"""Page-number pagination for the API: ``page`` and ``page_size``, a count, and a 404 past the last page.
+"""Pagination for the API: by page number (``page``, ``page_size``, a 404 past the last page), or by
+``limit``/``offset`` with both bounded (the work ledger's lists).
 
 Every list endpoint makes exactly two queries for its rows whatever the page size: one ``COUNT(*)``
 and one ``LIMIT/OFFSET`` page (plus a constant number of ``prefetch_related`` queries, if any).
@@ -13,12 +14,18 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Schema
-from ninja.pagination import PaginationBase
+from ninja.pagination import LimitOffsetPagination, PaginationBase
 
 from core.errors import NotFound
 
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
+#: Far past any real last page, and small enough that ``(page - 1) * page_size`` fits Postgres' bigint OFFSET.
+MAX_PAGE = 10_000_000
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+#: An OFFSET past this is refused (a 422), not handed to Postgres, whose bigint it could overflow.
+MAX_OFFSET = 1_000_000_000
 
 
 class PageNumberPagination(PaginationBase):
@@ -29,7 +36,7 @@ class PageNumberPagination(PaginationBase):
     """
 
     class Input(Schema):
-        page: int = Field(1, ge=1, description="1-based page number")
+        page: int = Field(1, ge=1, le=MAX_PAGE, description=f"1-based page number, at most {MAX_PAGE}")
         page_size: int = Field(
             DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}"
         )
@@ -61,3 +68,18 @@ class PageNumberPagination(PaginationBase):
             "num_pages": num_pages,
             "items": queryset[offset : offset + pagination.page_size],
         }
+
+
+class BoundedLimitOffsetPagination(LimitOffsetPagination):
+    """``?limit=50&offset=100``; ``limit`` at most :data:`MAX_LIMIT` and ``offset`` at most :data:`MAX_OFFSET`.
+
+    Larger values are a 422 naming the parameter, rather than a slow page or a bigint overflow in Postgres.
+    The answer is ninja's ``{items, count}``.
+    """
+
+    class Input(Schema):
+        limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Items per page, at most {MAX_LIMIT}")
+        offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"Items to skip, at most {MAX_OFFSET}")
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_limit=MAX_LIMIT, **kwargs)

@@ -23,7 +23,9 @@ from drs.models import DrsObject
 from drs.permissions import check_readable, request_user
 from drs.signing import SignatureError, verify
 
-RANGE_PATTERN = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: At most 19 digits a side (beyond any file size): a longer number is no range we serve, and ``int()`` of
+#: thousands of digits would raise; such a header is ignored like any other malformed one.
+RANGE_PATTERN = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 CHUNK_BYTES = 256 * 1024
 
 

@@ -10,14 +10,17 @@ from datetime import timedelta
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Query, Router, Schema, Status
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from core.api import ErrorOut
 from core.errors import InvalidInput
+from core.pagination import BoundedLimitOffsetPagination
 from workflows.ledger import selectors, services
 from workflows.ledger.errors import LeaseConflict
 from workflows.ledger.models import APIToken, Pipeline, TokenRole, WorkItem, WorkState
 from workflows.ledger.schemas import (
+    MAX_EVENT_LIMIT,
+    MAX_FAILURE_HOURS,
     BulkHeartbeatIn,
     ClaimIn,
     ClaimOut,
@@ -313,7 +316,7 @@ class ItemFilters(Schema):
 
 
 @router.get("/items", response=list[WorkItemOut], summary="List work items")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def list_items(request: HttpRequest, filters: Query[ItemFilters]):
     """By pipeline, version and state (and external ref, input hash, holder), oldest first."""
     return selectors.work_items(
@@ -327,22 +330,38 @@ def list_items(request: HttpRequest, filters: Query[ItemFilters]):
 
 
 @router.get("/items/{item_id}", response={200: WorkItemDetailOut, 404: ErrorOut}, summary="A work item and its events")
-def get_item(request: HttpRequest, item_id: int, event_limit: int = 200):
-    item, events = selectors.work_item_with_events(item_id=item_id, event_limit=min(max(event_limit, 1), 1000))
+def get_item(
+    request: HttpRequest,
+    item_id: int,
+    event_limit: int = Query(
+        selectors.DEFAULT_EVENT_LIMIT, ge=1, le=MAX_EVENT_LIMIT, description="Latest events to show"
+    ),
+):
+    item, events = selectors.work_item_with_events(item_id=item_id, event_limit=event_limit)
     item.recent_events = events
     return item
 
 
 @router.get("/long-running", response=list[WorkItemOut], summary="Items running far beyond the usual duration")
-@paginate(LimitOffsetPagination)
+@paginate(BoundedLimitOffsetPagination)
 def long_running(request: HttpRequest, pipeline: str | None = None):
     """Claimed or running for longer than the pipeline's usual duration (median of recent items) x its factor."""
     return selectors.long_running_items(pipeline_name=pipeline)
 
 
 @router.get("/failures", response=list[FailureOut], summary="Recent failures")
-@paginate(LimitOffsetPagination)
-def failures(request: HttpRequest, pipeline: str | None = None, hours: float = 24):
+@paginate(BoundedLimitOffsetPagination)
+def failures(
+    request: HttpRequest,
+    pipeline: str | None = None,
+    hours: float = Query(
+        24,
+        gt=0,
+        le=MAX_FAILURE_HOURS,
+        allow_inf_nan=False,
+        description=f"How far back, at most {MAX_FAILURE_HOURS} (365 days)",
+    ),
+):
     """Items that failed in the last ``hours``, newest first, with their last message."""
     return selectors.recent_failures(pipeline_name=pipeline, since=timezone.now() - timedelta(hours=hours))
 

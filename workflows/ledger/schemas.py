@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 from pydantic import ConfigDict
@@ -21,6 +21,22 @@ EXAMPLE_SCHEMA = {
     "required": ["run"],
     "additionalProperties": False,
 }
+
+
+#: Postgres ``bigint`` (ids) holds at most this.
+BIGINT_MAX = 2**63 - 1
+#: Sensible maxima of a pipeline's settings, each well inside its column (``integer``, at most 2**31 - 1, for
+#: the counts; ``interval``, and Python's ``timedelta``, for the durations; usual duration x factor included).
+MAX_ATTEMPTS = 1000
+MAX_LEASE_SECONDS = 30 * 24 * 3600
+MAX_EXPECTED_DURATION_SECONDS = 365 * 24 * 3600
+MAX_LONG_RUNNING_FACTOR = 1000.0
+#: ``GET /items/{id}?event_limit=`` and ``GET /failures?hours=`` at most.
+MAX_EVENT_LIMIT = 1000
+MAX_FAILURE_HOURS = 365 * 24
+
+#: A work item id in a request body: a positive ``bigint``.
+ItemId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 
 def _examples(*examples: dict[str, Any]) -> ConfigDict:
@@ -50,10 +66,10 @@ class PipelineIn(Schema):
     input_schema: dict[str, Any] | None = Field(
         None, description="JSON Schema (subset) of a work item's input; decides its canonical form"
     )
-    expected_duration_seconds: int | None = Field(None, ge=1)
-    long_running_factor: float | None = Field(None, gt=1)
-    max_attempts: int | None = Field(None, ge=1)
-    lease_seconds: int | None = Field(None, ge=1)
+    expected_duration_seconds: int | None = Field(None, ge=1, le=MAX_EXPECTED_DURATION_SECONDS)
+    long_running_factor: float | None = Field(None, gt=1, le=MAX_LONG_RUNNING_FACTOR, allow_inf_nan=False)
+    max_attempts: int | None = Field(None, ge=1, le=MAX_ATTEMPTS)
+    lease_seconds: int | None = Field(None, ge=1, le=MAX_LEASE_SECONDS)
 
 
 class PipelineOut(Schema):
@@ -204,8 +220,10 @@ class ClaimIn(Schema):
 
     holder: str = Field(min_length=1, max_length=255, description="Who does the work; needed for later updates")
     limit: int = Field(1, ge=1, le=MAX_CLAIM_BATCH)
-    lease_seconds: int | None = Field(None, ge=1, description="Default: the pipeline's lease_seconds")
-    item_ids: list[int] | None = Field(
+    lease_seconds: int | None = Field(
+        None, ge=1, le=MAX_LEASE_SECONDS, description="Default: the pipeline's lease_seconds"
+    )
+    item_ids: list[ItemId] | None = Field(
         None, max_length=MAX_CLAIM_BATCH * 10, description="Only among these items (e.g. the ones you registered)"
     )
 
@@ -218,13 +236,13 @@ class HeartbeatIn(Schema):
     model_config = _examples({"holder": "codon-login-1:4242", "lease_seconds": 600})
 
     holder: str = Field(min_length=1, max_length=255)
-    lease_seconds: int | None = Field(None, ge=1)
+    lease_seconds: int | None = Field(None, ge=1, le=MAX_LEASE_SECONDS)
 
 
 class BulkHeartbeatIn(HeartbeatIn):
     model_config = _examples({"holder": "codon-login-1:4242", "item_ids": [41, 42, 43]})
 
-    item_ids: list[int] = Field(max_length=MAX_CLAIM_BATCH * 10)
+    item_ids: list[ItemId] = Field(max_length=MAX_CLAIM_BATCH * 10)
 
 
 class LeaseOut(Schema):

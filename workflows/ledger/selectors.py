@@ -119,10 +119,26 @@ def usual_durations(*, now: datetime | None = None) -> dict[int, timedelta]:
     }
 
 
+def scaled_duration(usual: timedelta, factor: float) -> timedelta | None:
+    """``usual`` x ``factor``, or ``None`` when that is no duration at all (too long, infinite or NaN).
+
+    The API bounds the factor, but a row stored before it did (or written by other means) must not
+    make every caller of the long-running view fail.
+    """
+    try:
+        return usual * factor
+    except (OverflowError, ValueError):
+        return None
+
+
 def long_running_thresholds(*, now: datetime | None = None) -> dict[int, timedelta]:
-    """Per pipeline id: an item working longer than this is long-running (usual duration x factor)."""
+    """Per pipeline id: an item working longer than this is long-running (usual duration x factor).
+
+    A pipeline whose threshold is beyond any representable duration has none: none of its items is long-running.
+    """
     factors = dict(Pipeline.objects.values_list("id", "long_running_factor"))
-    return {pid: usual * factors[pid] for pid, usual in usual_durations(now=now).items()}
+    thresholds = {pid: scaled_duration(usual, factors[pid]) for pid, usual in usual_durations(now=now).items()}
+    return {pid: threshold for pid, threshold in thresholds.items() if threshold is not None}
 
 
 def long_running_q(*, now: datetime | None = None) -> Q:
@@ -130,7 +146,10 @@ def long_running_q(*, now: datetime | None = None) -> Q:
     now = now or timezone.now()
     condition = Q(pk__in=[])
     for pipeline_id, threshold in long_running_thresholds(now=now).items():
-        since = now - threshold
+        try:
+            since = now - threshold
+        except OverflowError:  # before year 1: nothing can have started that long ago
+            continue
         condition |= Q(pipeline_id=pipeline_id) & (
             Q(state=WorkState.RUNNING, started_at__lt=since) | Q(state=WorkState.CLAIMED, claimed_at__lt=since)
         )
