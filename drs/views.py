@@ -16,12 +16,12 @@ from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpRe
 from django.views.decorators.http import require_http_methods
 
 from core.api import http_status_for
-from core.errors import DomainError, PermissionDenied
+from core.errors import DomainError, NotFound, PermissionDenied
 from drs import selectors
 from drs.api import error_response
 from drs.models import DrsObject
 from drs.permissions import check_readable, request_user
-from drs.signing import SignatureError, verify
+from drs.signing import ExpiredSignature, SignatureError, verify
 
 #: At most 19 digits a side (beyond any file size): a longer number is no range we serve, and ``int()`` of
 #: thousands of digits would raise; such a header is ignored like any other malformed one.
@@ -83,10 +83,11 @@ def read_range(path: Path, byte_range: ByteRange) -> Iterator[bytes]:
 
 
 def authorise(request: HttpRequest, obj: DrsObject) -> None:
-    """Public blobs: anyone. Private: a valid signed URL, or the owner's/an admin's own session or Basic auth.
+    """Public blobs: anyone. Private: a valid signed URL, or an identity that may see it (:mod:`core.visibility`).
 
-    :raises AuthenticationRequired: no valid identity (401)
-    :raises PermissionDenied: a bad signature, or an identity that may not read it (403)
+    :raises NotFound: no valid signature and an identity that may not see it, or a forged signature
+        (so that nobody learns which ids exist)
+    :raises PermissionDenied: a genuine signed URL past its expiry (its holder may ask for a new one)
     """
     if not obj.is_private:
         return
@@ -94,8 +95,10 @@ def authorise(request: HttpRequest, obj: DrsObject) -> None:
     if expires or signature:
         try:
             verify(obj.id, expires=expires, signature=signature)
-        except SignatureError as error:
+        except ExpiredSignature as error:
             raise PermissionDenied(error.reason) from None
+        except SignatureError:
+            raise NotFound(f"No DRS blob with id {obj.id}") from None
         return
     check_readable(obj, request_user(request))
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "ninja",
     # The platform's apps, lowest layer first (see README "Layout"): each imports only those above it here.
+    "accounts",
     "ena",
     "drs",
     "analyses",
@@ -54,8 +55,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.APICredentialsMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+# A locked-out account or address is refused before any password is checked (accounts.backends).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockedOutModelBackend",
+    "accounts.backends.WebinBackend",
 ]
 
 ROOT_URLCONF = "emgapiv2.urls"

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
@@ -20,7 +19,7 @@ from accounts.models import TokenScope
 from accounts.permissions import Capability, require_capability
 from accounts.throttle import count_launch
 from core.api import ErrorOut
-from workflows.automation.services import flow_run_status, launch_analyse_study, resolve_ena_study
+from workflows.automation.services import flow_run_status, launch_analyse_study, resolve_ena_study, runs_cap
 
 router = Router(auth=signed_in, tags=["automation"])
 
@@ -61,12 +60,11 @@ def analyse_study(request: HttpRequest, accession: str, payload: AnalyseStudyIn 
         require_capability(request.user, Capability.RERUN_ANALYSES)
     ena_accession = resolve_ena_study(accession, user=request.user)
     count_launch(request.user.pk)
-    cap = settings.EMG_CONFIG.auth.max_analyses_per_launch
     run = launch_analyse_study(
         ena_study_accession=ena_accession,
         requested_by=request.user.get_username(),
         rerun_failed=payload.rerun_failed,
-        sample_limit=min(payload.sample_limit or cap, cap),
+        sample_limit=runs_cap(payload.sample_limit),
     )
     return Status(
         202,

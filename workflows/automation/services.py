@@ -19,6 +19,7 @@ __all__ = [
     "flow_run_status",
     "launch_analyse_study",
     "resolve_ena_study",
+    "runs_cap",
 ]
 
 #: What a study to analyse may be named by.
@@ -56,6 +57,12 @@ def resolve_ena_study(accession: str, *, user: Any) -> str:
     if not ena_accession:
         raise InvalidInput(f"{accession} has no ENA study to analyse")
     return ena_accession
+
+
+def runs_cap(requested: int | None) -> int:
+    """How many runs one launch may analyse: what was asked, at most ``EMG_AUTH__MAX_ANALYSES_PER_LAUNCH``."""
+    cap = settings.EMG_CONFIG.auth.max_analyses_per_launch
+    return min(requested or cap, cap)
 
 
 def launch_analyse_study(
