@@ -263,27 +263,36 @@ def _check_production(config: EMGConfig) -> None:
         raise ProfileError("EMG_ALLOWED_HOSTS", "'*' is not allowed in production: list the site's host names")
 
 
-def dev_secret_key() -> SecretStr:
-    """The development key in ``LOCAL_STATE_DIR/secret_key``, generated on first use (mode 0600).
+def local_secret(name: str, *, nbytes: int = 64) -> str:
+    """A random development secret kept in ``LOCAL_STATE_DIR/<name>`` (mode 0600), generated on first use.
 
-    Kept on disk so sessions and signed URLs survive restarts, and random so no key is ever published.
-    Written to a temporary file and hard-linked into place, so concurrent first starts agree on one key.
+    Kept on disk so it survives restarts, and random so no secret is ever published. Written to a
+    temporary file and hard-linked into place, so concurrent first starts agree on one value.
+
+    :param name: the file's name under ``.local``
+    :param nbytes: random bytes of a new secret
     """
-    path = LOCAL_STATE_DIR / DEV_SECRET_KEY_FILE_NAME
+    path = LOCAL_STATE_DIR / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(descriptor, "w") as handle:
-                handle.write(secrets.token_urlsafe(64) + "\n")
+                handle.write(secrets.token_urlsafe(nbytes) + "\n")
             os.link(temporary, path)
         except FileExistsError:
             pass  # another process wrote it first: use theirs
         finally:
             temporary.unlink(missing_ok=True)
-    key = path.read_text().strip()
+    return path.read_text().strip()
+
+
+def dev_secret_key() -> SecretStr:
+    """The development key in ``LOCAL_STATE_DIR/secret_key`` (see :func:`local_secret`)."""
+    key = local_secret(DEV_SECRET_KEY_FILE_NAME)
     if not key:
+        path = LOCAL_STATE_DIR / DEV_SECRET_KEY_FILE_NAME
         raise ProfileError("EMG_SECRET_KEY", f"unset, and {path} is empty: delete it to generate a new key")
     return SecretStr(key)
 

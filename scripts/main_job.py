@@ -7,12 +7,21 @@ the study's analyses from /api/v2/studies/{MGYS}/analyses. Exits non-zero with o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
 TERMINAL_STATES = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+DEV_PASSWORD_FILE = Path(__file__).resolve().parent.parent / ".local" / "dev_superuser_password"
+
+
+def read_dev_password() -> str:
+    if not DEV_PASSWORD_FILE.is_file():
+        sys.exit(f"main job: no --password and no {DEV_PASSWORD_FILE}: run manage.py create_dev_superuser first")
+    return DEV_PASSWORD_FILE.read_text().strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,12 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("study", help="ENA study accession, e.g. PRJEB… from the local ENA mirror")
     parser.add_argument("--api", default="http://127.0.0.1:8000/api/v2")
     parser.add_argument("--user", default="admin")
-    parser.add_argument("--password", default="admin")
+    parser.add_argument(
+        "--password",
+        default=None,
+        help=f"default: the development superuser's, from {DEV_PASSWORD_FILE} (manage.py create_dev_superuser)",
+    )
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--rerun-failed", action="store_true", help="run analyses that failed before again")
     args = parser.parse_args(argv)
 
-    client = httpx.Client(base_url=args.api, auth=(args.user, args.password), timeout=30)
+    password = args.password or os.environ.get("EMG_DEV_SUPERUSER_PASSWORD") or read_dev_password()
+    client = httpx.Client(base_url=args.api, auth=(args.user, password), timeout=30)
     started = time.monotonic()
     response = client.post(f"/private/studies/{args.study}/analyse", json={"rerun_failed": args.rerun_failed})
     if response.status_code != 202:

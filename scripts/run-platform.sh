@@ -46,7 +46,7 @@ cat <<EOF2
 The platform is running (./task stop stops it; ./task slurm:down stops Slurm):
   Results          $API/api/v2/studies/$MGYS/analyses
   API docs         $API/api/v2/docs
-  Admin            $API/admin/   (admin / admin)
+  Admin            $API/admin/   (admin; password in .local/dev_superuser_password)
   Prefect UI       http://127.0.0.1:4200
   GA4GH DRS        $API/ga4gh/drs/v1/objects/$MGYS
   ENA mirror       http://127.0.0.1:8765/ena/portal/api/

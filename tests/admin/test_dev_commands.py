@@ -7,6 +7,7 @@ import io
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import Client
 
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study
@@ -59,13 +60,26 @@ def test_dev_data_is_served_by_the_api():
     assert client.get(f"/api/v2/analyses/{completed[0]['accession']}/results").status_code == 200
 
 
-def test_create_dev_superuser_defaults_and_env(monkeypatch):
+def test_create_dev_superuser_generates_a_password_once_and_takes_one_from_env(monkeypatch, tmp_path):
+    monkeypatch.setattr("core.config.LOCAL_STATE_DIR", tmp_path)
+    monkeypatch.delenv("EMG_DEV_SUPERUSER_PASSWORD", raising=False)
     call_command("create_dev_superuser", stdout=io.StringIO())
     call_command("create_dev_superuser", stdout=io.StringIO())
+    password_file = tmp_path / "dev_superuser_password"
+    password = password_file.read_text().strip()
+    assert len(password) >= 20 and password_file.stat().st_mode & 0o777 == 0o600
     user = get_user_model().objects.get(username="admin")
-    assert user.is_superuser and user.is_staff and user.check_password("admin")
+    assert user.is_superuser and user.is_staff and user.check_password(password)
+    assert not user.check_password("admin"), "no published password works"
     monkeypatch.setenv("EMG_DEV_SUPERUSER_USERNAME", "curator")
-    monkeypatch.setenv("EMG_DEV_SUPERUSER_PASSWORD", "s3cret")
+    monkeypatch.setenv("EMG_DEV_SUPERUSER_PASSWORD", "correct-horse-battery-staple")
     call_command("create_dev_superuser", stdout=io.StringIO())
-    assert get_user_model().objects.get(username="curator").check_password("s3cret")
+    assert get_user_model().objects.get(username="curator").check_password("correct-horse-battery-staple")
     assert get_user_model().objects.count() == 2
+
+
+def test_create_dev_superuser_refuses_a_weak_password(monkeypatch):
+    monkeypatch.setenv("EMG_DEV_SUPERUSER_PASSWORD", "admin")
+    with pytest.raises(CommandError, match="EMG_DEV_SUPERUSER_PASSWORD: .*too short"):
+        call_command("create_dev_superuser", stdout=io.StringIO())
+    assert not get_user_model().objects.exists()

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_AUTH_STRING
 
 from core.errors import Unavailable
 
@@ -39,7 +40,10 @@ def flow_run_ui_url(ui_url: str, flow_run_id: UUID | str) -> str:
 
 
 def _client(api_url: str) -> SyncPrefectClient:
-    return SyncPrefectClient(api=api_url.rstrip("/"), httpx_settings={"timeout": 10})
+    """A client of the Prefect API; it sends ``PREFECT_API_AUTH_STRING`` when the server requires one."""
+    return SyncPrefectClient(
+        api=api_url.rstrip("/"), auth_string=PREFECT_API_AUTH_STRING.value(), httpx_settings={"timeout": 10}
+    )
 
 
 def _info(flow_run, *, ui_url: str, deployment: str | None) -> FlowRunInfo:
