@@ -87,6 +87,7 @@ def register_study_work(
         pipeline=pipeline,
         inputs=[{RUN_INPUT_KEY: analysis.run.ena_run.accession} for analysis in analyses],
         external_refs=[analysis.accession for analysis in analyses],
+        owners=[analysis_owner(analysis, study) for analysis in analyses],
         actor=actor,
     )
     if rerun_failed:
@@ -107,6 +108,22 @@ def register_study_work(
         ],
         created=created,
     )
+
+
+def analysis_owner(analysis: Analysis, study: Study) -> str | None:
+    """The privacy of an analysis' work item: ``None`` when public, else the Webin account it is private to.
+
+    The item's input and failure messages name the analysis' run, so it is private while the analysis
+    or its study is (the API hides an analysis of a private study too). Registration sets it every
+    time: items of a study made public become public with its next analysis.
+
+    :param analysis: the analysis the item produces
+    :param study: the study being registered (spares a query per analysis; its own study is read if different)
+    """
+    owning_study = study if analysis.study_id == study.pk else analysis.study
+    if not (analysis.is_private or owning_study.is_private):
+        return None
+    return analysis.webin_submitter or owning_study.webin_submitter
 
 
 class Lease:

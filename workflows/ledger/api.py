@@ -1,11 +1,14 @@
 """``/api/v2/work/``: the work ledger over HTTP (a thin layer over ``workflows.ledger``).
 
 Writes need ``Authorization: Bearer emgl_...``: an admin token, or a pipeline token for its own
-pipeline's work (403 elsewhere). Reads are public. Refusals of the lifecycle are 409 with a message
-naming both states.
+pipeline's work (403 elsewhere). Reads need nothing, but show only what the caller may see: every
+item with a valid ledger token (pipelines' machines), else what ``WorkItem.objects.visible_to(user)``
+shows the request's user (private items of private studies to their Webin owner); a hidden item is a
+404 like a missing one. Refusals of the lifecycle are 409 with a message naming both states.
 """
 
 from datetime import timedelta
+from typing import TypedDict
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -46,6 +49,7 @@ from workflows.ledger.schemas import (
     WorkItemOut,
 )
 from workflows.ledger.tokens import (
+    authenticate_token,
     issue_token,
     ledger_auth,
     require_admin,
@@ -67,6 +71,23 @@ def _token(request: HttpRequest) -> APIToken:
 
 def _pipeline(name: str, version: str) -> Pipeline:
     return selectors.pipeline_by_name(name=name, version=version)
+
+
+class _Reader(TypedDict):
+    viewer: object
+    sees_all: bool
+
+
+def _reader(request: HttpRequest) -> _Reader:
+    """Who reads (keyword arguments of the selectors' reads): a valid ledger token sees every item.
+
+    Anyone else sees what the request's user may see; a malformed, unknown, expired or revoked
+    token counts as none (the reads need none), so it never shows more.
+    """
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip() and authenticate_token(credentials) is not None:
+        return {"viewer": None, "sees_all": True}
+    return {"viewer": getattr(request, "user", None), "sees_all": False}
 
 
 def _item_for_write(request: HttpRequest, item_id: int) -> WorkItem:
@@ -164,6 +185,7 @@ def _registration_out(item: WorkItem, created: bool) -> dict:
         "state": item.state,
         "external_ref": item.external_ref,
         "created": created,
+        "private_to": item.webin_submitter if item.is_private else None,
     }
 
 
@@ -179,7 +201,12 @@ def register_one(request: HttpRequest, name: str, version: str, payload: WorkInp
     token = _token(request)
     require_pipeline_access(token, pipeline)
     [(item, created)] = services.register_work(
-        pipeline=pipeline, inputs=[payload.input], external_refs=[payload.external_ref], actor=token_actor(token)
+        pipeline=pipeline,
+        inputs=[payload.input],
+        external_refs=[payload.external_ref],
+        owners=[payload.private_to],
+        keep_private=True,  # a client that omits private_to never publishes a private item
+        actor=token_actor(token),
     )
     return Status(201 if created else 200, _registration_out(item, created))
 
@@ -199,6 +226,8 @@ def register_bulk(request: HttpRequest, name: str, version: str, payload: Regist
         pipeline=pipeline,
         inputs=[entry.input for entry in payload.items],
         external_refs=[entry.external_ref for entry in payload.items],
+        owners=[entry.private_to for entry in payload.items],
+        keep_private=True,  # a client that omits private_to never publishes a private item
         actor=token_actor(token),
     )
     created = sum(1 for _item, was_created in registrations if was_created)
@@ -303,7 +332,7 @@ def reap(request: HttpRequest):
     return [vars(row) for row in services.reap_expired_leases()]
 
 
-# --- reads (public) -------------------------------------------------------------------------
+# --- reads (each caller sees what it may) ---------------------------------------------------
 
 
 class ItemFilters(Schema):
@@ -318,8 +347,12 @@ class ItemFilters(Schema):
 @router.get("/items", response=list[WorkItemOut], summary="List work items")
 @paginate(BoundedLimitOffsetPagination)
 def list_items(request: HttpRequest, filters: Query[ItemFilters]):
-    """By pipeline, version and state (and external ref, input hash, holder), oldest first."""
+    """By pipeline, version and state (and external ref, input hash, holder), oldest first.
+
+    Only the items the caller may see (all of them with a ledger token).
+    """
     return selectors.work_items(
+        **_reader(request),
         pipeline_name=filters.pipeline,
         pipeline_version=filters.version,
         state=filters.state,
@@ -337,7 +370,7 @@ def get_item(
         selectors.DEFAULT_EVENT_LIMIT, ge=1, le=MAX_EVENT_LIMIT, description="Latest events to show"
     ),
 ):
-    item, events = selectors.work_item_with_events(item_id=item_id, event_limit=event_limit)
+    item, events = selectors.work_item_with_events(item_id=item_id, event_limit=event_limit, **_reader(request))
     item.recent_events = events
     return item
 
@@ -346,7 +379,7 @@ def get_item(
 @paginate(BoundedLimitOffsetPagination)
 def long_running(request: HttpRequest, pipeline: str | None = None):
     """Claimed or running for longer than the pipeline's usual duration (median of recent items) x its factor."""
-    return selectors.long_running_items(pipeline_name=pipeline)
+    return selectors.long_running_items(pipeline_name=pipeline, **_reader(request))
 
 
 @router.get("/failures", response=list[FailureOut], summary="Recent failures")
@@ -363,9 +396,12 @@ def failures(
     ),
 ):
     """Items that failed in the last ``hours``, newest first, with their last message."""
-    return selectors.recent_failures(pipeline_name=pipeline, since=timezone.now() - timedelta(hours=hours))
+    return selectors.recent_failures(
+        pipeline_name=pipeline, since=timezone.now() - timedelta(hours=hours), **_reader(request)
+    )
 
 
 @router.get("/summary", response=list[StateCountOut], summary="Counts of items by pipeline and state")
 def summary(request: HttpRequest, pipeline: str | None = None):
-    return selectors.state_counts(pipeline_name=pipeline)
+    """Counts of the items the caller may see."""
+    return selectors.state_counts(pipeline_name=pipeline, **_reader(request))

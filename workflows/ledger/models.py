@@ -16,7 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from core.model_mixins import TimeStampedModel
+from core.model_mixins import PrivacyMixin, PrivacyQuerySet, TimeStampedModel
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_LEASE_SECONDS = 300
@@ -72,8 +72,17 @@ LEASED_STATES = (WorkState.CLAIMED, WorkState.RUNNING)
 FINAL_STATES = (WorkState.DONE, WorkState.FAILED, WorkState.CANCELLED)
 
 
-class WorkItem(models.Model):
-    """One unit of work: a pipeline applied to one canonical input, run once unless a re-run is asked for."""
+class WorkItemQuerySet(PrivacyQuerySet):
+    """Work items; :meth:`visible_to` is the platform's one privacy rule (an item's input names its run)."""
+
+
+class WorkItem(PrivacyMixin, models.Model):
+    """One unit of work: a pipeline applied to one canonical input, run once unless a re-run is asked for.
+
+    Private (``is_private``, owned by the Webin account ``webin_submitter``) when its input is data
+    of a private study: its input and failure messages name private runs, so the ledger's public
+    reads leave it out (see :mod:`workflows.ledger.selectors`).
+    """
 
     pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="work_items")
     input = models.JSONField(help_text="The canonical form of the input (see workflows.ledger.canonical)")
@@ -91,6 +100,8 @@ class WorkItem(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     updated_at = models.DateTimeField(db_default=Now())
+
+    objects = WorkItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -136,6 +136,13 @@ class WorkInputIn(Schema):
 
     input: dict[str, Any]
     external_ref: str = Field("", max_length=64)
+    private_to: str | None = Field(
+        None,
+        pattern=r"^Webin-\d+$",
+        max_length=32,
+        description="The Webin account whose private data this is: the item is shown to it (and to ledger tokens) "
+        "only. Omitted: public when new; an existing private item stays private.",
+    )
 
 
 class RegisterWorkIn(Schema):
@@ -157,6 +164,7 @@ class RegistrationOut(Schema):
     state: WorkState
     external_ref: str
     created: bool
+    private_to: str | None = Field(None, description="The Webin account the item is private to; null when public")
 
 
 class RegisterWorkOut(Schema):

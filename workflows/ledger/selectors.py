@@ -1,9 +1,16 @@
-"""The work ledger's reads, shaped for the API and the admin (no N+1: pipelines are joined)."""
+"""The work ledger's reads, shaped for the API and the admin (no N+1: pipelines are joined).
+
+Privacy: the reads of items take the caller, ``viewer`` (a Django user, anonymous or ``None``), and
+show what ``WorkItem.objects.visible_to(viewer)`` shows, the platform's one rule; ``sees_all`` is for
+machines holding a ledger token. A hidden item is reported exactly like a missing one.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Aggregate, Count, DurationField, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -36,8 +43,23 @@ def pipeline_by_name(*, name: str, version: str) -> Pipeline:
     return pipeline
 
 
+#: Who reads: a logged-in user, an anonymous one, or ``None`` (anonymous).
+Viewer = AbstractBaseUser | AnonymousUser | None
+
+
+def visible_work_items(*, viewer: Viewer = None, sees_all: bool = False) -> QuerySet[WorkItem]:
+    """The items the caller may see: all with ``sees_all`` (a ledger token), else ``visible_to(viewer)``.
+
+    :param viewer: the requesting user; ``None`` sees what an anonymous user sees (public items)
+    :param sees_all: the caller holds a ledger token (pipelines' machines see every item)
+    """
+    if sees_all:
+        return WorkItem.objects.all()
+    return WorkItem.objects.visible_to(viewer if viewer is not None else AnonymousUser())
+
+
 def work_item(*, item_id: int) -> WorkItem:
-    """The item with its pipeline. :raises UnknownWorkItem:"""
+    """The item with its pipeline, whoever may see it (for the token-only write paths). :raises UnknownWorkItem:"""
     item = WorkItem.objects.select_related("pipeline").filter(pk=item_id).first()
     if item is None:
         raise UnknownWorkItem(f"No work item {item_id}")
@@ -65,9 +87,11 @@ def work_items(
     external_ref: str | None = None,
     input_hash: str | None = None,
     lease_holder: str | None = None,
+    viewer: Viewer = None,
+    sees_all: bool = False,
 ) -> QuerySet[WorkItem]:
-    """Items filtered by pipeline and state (the operator's main view), oldest first."""
-    items = WorkItem.objects.select_related("pipeline")
+    """Items the caller may see, filtered by pipeline and state (the operator's main view), oldest first."""
+    items = visible_work_items(viewer=viewer, sees_all=sees_all).select_related("pipeline")
     if pipeline_name:
         items = items.filter(pipeline__name=pipeline_name)
     if pipeline_version:
@@ -83,12 +107,16 @@ def work_items(
     return items.order_by("created_at", "id")
 
 
-def work_item_with_events(*, item_id: int, event_limit: int = DEFAULT_EVENT_LIMIT) -> tuple[WorkItem, list[WorkEvent]]:
-    """The item and its latest ``event_limit`` events, oldest first.
+def work_item_with_events(
+    *, item_id: int, event_limit: int = DEFAULT_EVENT_LIMIT, viewer: Viewer = None, sees_all: bool = False
+) -> tuple[WorkItem, list[WorkEvent]]:
+    """The item and its latest ``event_limit`` events, oldest first, if the caller may see it.
 
-    :raises UnknownWorkItem:
+    :raises UnknownWorkItem: the item is missing or hidden from the caller (the same message for both)
     """
-    item = work_item(item_id=item_id)
+    item = visible_work_items(viewer=viewer, sees_all=sees_all).select_related("pipeline").filter(pk=item_id).first()
+    if item is None:
+        raise UnknownWorkItem(f"No work item {item_id}")
     events = list(WorkEvent.objects.filter(item_id=item_id).order_by("-at", "-id")[:event_limit])
     events.reverse()
     return item, events
@@ -156,9 +184,11 @@ def long_running_q(*, now: datetime | None = None) -> Q:
     return Q(state__in=LEASED_STATES) & condition
 
 
-def long_running_items(*, pipeline_name: str | None = None, now: datetime | None = None) -> QuerySet[WorkItem]:
-    """Items working far beyond the usual duration, longest first."""
-    items = work_items(pipeline_name=pipeline_name).filter(long_running_q(now=now))
+def long_running_items(
+    *, pipeline_name: str | None = None, now: datetime | None = None, viewer: Viewer = None, sees_all: bool = False
+) -> QuerySet[WorkItem]:
+    """Items the caller may see working far beyond the usual duration, longest first."""
+    items = work_items(pipeline_name=pipeline_name, viewer=viewer, sees_all=sees_all).filter(long_running_q(now=now))
     return items.order_by(F("started_at").asc(nulls_last=True), "claimed_at", "id")
 
 
@@ -168,17 +198,23 @@ def last_message_subquery() -> Subquery:
 
 
 def recent_failures(
-    *, since: datetime | None = None, pipeline_name: str | None = None, now: datetime | None = None
+    *,
+    since: datetime | None = None,
+    pipeline_name: str | None = None,
+    now: datetime | None = None,
+    viewer: Viewer = None,
+    sees_all: bool = False,
 ) -> QuerySet[WorkItem]:
-    """Items that failed since ``since`` (default: the last 24 hours), newest first, with their last message."""
+    """Visible items that failed since ``since`` (default: the last 24 hours), newest first, with their last message."""
     since = since or (now or timezone.now()) - RECENT_FAILURES_WINDOW
-    items = work_items(pipeline_name=pipeline_name, state=WorkState.FAILED).filter(finished_at__gte=since)
+    items = work_items(pipeline_name=pipeline_name, state=WorkState.FAILED, viewer=viewer, sees_all=sees_all)
+    items = items.filter(finished_at__gte=since)
     return items.annotate(last_message=last_message_subquery()).order_by("-finished_at", "-id")
 
 
-def state_counts(*, pipeline_name: str | None = None) -> list[dict]:
-    """``[{pipeline, version, state, count}]``: how much work is in each state, per pipeline."""
-    rows = WorkItem.objects.all()
+def state_counts(*, pipeline_name: str | None = None, viewer: Viewer = None, sees_all: bool = False) -> list[dict]:
+    """``[{pipeline, version, state, count}]``: how much work the caller may see is in each state, per pipeline."""
+    rows = visible_work_items(viewer=viewer, sees_all=sees_all)
     if pipeline_name:
         rows = rows.filter(pipeline__name=pipeline_name)
     counted = (

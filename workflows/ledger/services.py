@@ -186,13 +186,16 @@ def ensure_pipeline(
 
 _REGISTER_SQL = """
 WITH rows AS (
-    SELECT r.input_hash, r.input, r.external_ref, r.ord
-    FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(input_hash text, input jsonb, external_ref text, ord int)
+    SELECT r.input_hash, r.input, r.external_ref, r.ord, r.is_private, r.webin_submitter
+    FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS r(input_hash text, input jsonb, external_ref text, ord int, is_private bool, webin_submitter text)
     ORDER BY r.ord
 ), inserted AS (
     INSERT INTO workflows_workitem
-        (pipeline_id, input, input_hash, external_ref, state, attempts, max_attempts, lease_holder)
-    SELECT %(pipeline_id)s, rows.input, rows.input_hash, rows.external_ref, 'pending', 0, %(max_attempts)s, ''
+        (pipeline_id, input, input_hash, external_ref, state, attempts, max_attempts, lease_holder,
+         is_private, webin_submitter)
+    SELECT %(pipeline_id)s, rows.input, rows.input_hash, rows.external_ref, 'pending', 0, %(max_attempts)s, '',
+           rows.is_private, rows.webin_submitter
     FROM rows ORDER BY rows.input_hash
     ON CONFLICT (pipeline_id, input_hash) DO NOTHING
     RETURNING id, input_hash
@@ -202,6 +205,30 @@ WITH rows AS (
 )
 SELECT input_hash FROM inserted
 """
+
+# Existing items take the privacy they are registered with now. Only rows whose privacy changes are
+# locked, in id order, so concurrent registrars of one study cannot deadlock; with ``keep_private``
+# a public registration leaves a private item private.
+_REPRIVATISE_SQL = """
+WITH rows AS (
+    SELECT r.input_hash, r.is_private, r.webin_submitter
+    FROM jsonb_to_recordset(%(rows)s::jsonb) AS r(input_hash text, is_private bool, webin_submitter text)
+), target AS (
+    SELECT w.id, rows.is_private, rows.webin_submitter
+    FROM workflows_workitem AS w JOIN rows ON rows.input_hash = w.input_hash
+    WHERE w.pipeline_id = %(pipeline_id)s
+      AND (w.is_private, w.webin_submitter) IS DISTINCT FROM (rows.is_private, rows.webin_submitter)
+      AND (rows.is_private OR NOT %(keep_private)s)
+    ORDER BY w.id
+    FOR UPDATE OF w
+)
+UPDATE workflows_workitem AS w
+SET is_private = target.is_private, webin_submitter = target.webin_submitter, updated_at = statement_timestamp()
+FROM target WHERE w.id = target.id
+"""
+
+#: The longest Webin account id an item can be private to (``PrivacyMixin.webin_submitter``).
+MAX_OWNER_LENGTH = 32
 
 
 def canonical_inputs(*, pipeline: Pipeline, inputs: Sequence[Mapping[str, Any]]) -> list[tuple[Any, str]]:
@@ -228,6 +255,8 @@ def register_work(
     inputs: Sequence[Mapping[str, Any]],
     actor: str,
     external_refs: Sequence[str] | None = None,
+    owners: Sequence[str | None] | None = None,
+    keep_private: bool = False,
 ) -> list[Registration]:
     """Register units of work, idempotently: one ``INSERT ... ON CONFLICT DO NOTHING``, then a select.
 
@@ -239,16 +268,36 @@ def register_work(
     locks in the same order and cannot deadlock; items of one call share ``created_at``, so claims
     take them in that (hash) order after all older work.
 
+    Privacy: items whose input is private data are hidden from the ledger's reads but for their
+    owner (see :mod:`workflows.ledger.selectors`). With ``owners``, each input's privacy is the one
+    given now, for new and existing items alike: the registrar knows the data's current privacy (a
+    study made public makes its items public on their next registration). Without ``owners``,
+    new items are public and existing ones keep their privacy.
+
     :param inputs: the raw inputs; each is canonicalised with the pipeline's input schema
     :param actor: who registers (recorded on the ``registered`` event of each new item)
     :param external_refs: optional, one per input (e.g. the MGYA accession each item produces)
+    :param owners: optional, one per input: the Webin account (e.g. ``Webin-777``) the item is private
+        to, ``""`` for private data of no known owner (seen only by those who see all), or ``None`` for
+        a public item (an input repeated in one call takes its first entry's)
+    :param keep_private: a ``None`` owner does not make an existing private item public (for callers
+        that may not know the item's privacy, e.g. API clients that omit ``private_to``)
     :returns: one :class:`Registration` ``(item, created)`` per input, in the same order
-    :raises InvalidInput: if an input does not match the schema (nothing is registered)
+    :raises InvalidInput: if an input does not match the schema or an owner is too long (nothing is
+        registered)
     """
     if len(inputs) > MAX_REGISTER_BATCH:
         raise InvalidInput(f"At most {MAX_REGISTER_BATCH} inputs per call, got {len(inputs)}")
     if external_refs is not None and len(external_refs) != len(inputs):
         raise InvalidInput("external_refs must have one entry per input")
+    if owners is not None:
+        if len(owners) != len(inputs):
+            raise InvalidInput("owners must have one entry per input")
+        for position, owner in enumerate(owners):
+            if owner is not None and len(owner) > MAX_OWNER_LENGTH:
+                raise InvalidInput(
+                    f"Input #{position}: an owner is a Webin account of at most {MAX_OWNER_LENGTH} characters"
+                )
     canon = canonical_inputs(pipeline=pipeline, inputs=inputs)
     first_position: dict[str, int] = {}
     rows = []
@@ -257,7 +306,17 @@ def register_work(
             continue
         first_position[digest] = position
         ref = (external_refs[position] if external_refs is not None else "") or ""
-        rows.append({"input_hash": digest, "input": value, "external_ref": ref, "ord": position})
+        owner = owners[position] if owners is not None else None
+        rows.append(
+            {
+                "input_hash": digest,
+                "input": value,
+                "external_ref": ref,
+                "ord": position,
+                "is_private": owner is not None,
+                "webin_submitter": owner or "",
+            }
+        )
     if not rows:
         return []
     with connection.cursor() as cursor:
@@ -272,6 +331,16 @@ def register_work(
             },
         )
         created_hashes = {row[0] for row in cursor.fetchall()}
+        existing = [
+            {key: row[key] for key in ("input_hash", "is_private", "webin_submitter")}
+            for row in rows
+            if row["input_hash"] not in created_hashes
+        ]
+        if owners is not None and existing:
+            cursor.execute(
+                _REPRIVATISE_SQL,
+                {"rows": json.dumps(existing), "pipeline_id": pipeline.pk, "keep_private": keep_private},
+            )
     items = {
         item.input_hash: item for item in WorkItem.objects.filter(pipeline=pipeline, input_hash__in=first_position)
     }
