@@ -91,8 +91,8 @@ class LimitedInlineFormSet(BaseInlineFormSet):
         return self._queryset
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """A read-only, limited inline: rows are edited on their own change pages."""
+class ReadOnlyInline(VisibleRowsAdminMixin, admin.TabularInline):
+    """A read-only, limited inline of the rows the user may see: rows are edited on their own change pages."""
 
     extra = 0
     max_num = 0

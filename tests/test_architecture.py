@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("core", "ena", "drs", "analyses", "workflows", "emgapiv2", "devtools")
+PACKAGES = ("core", "accounts", "ena", "drs", "analyses", "workflows", "emgapiv2", "devtools")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -54,6 +54,8 @@ def test_the_tree_keeps_every_contract() -> None:
         ("ena/models.py", "import analyses.models", "Each layer imports only the layers below it"),
         ("drs/services.py", "from analyses.models import Analysis", "Each layer imports only the layers below it"),
         ("core/fields.py", "import drs.models", "Each layer imports only the layers below it"),
+        ("core/visibility.py", "import accounts.models", "Each layer imports only the layers below it"),
+        ("accounts/tokens.py", "import ena.models", "Each layer imports only the layers below it"),
         ("analyses/admin.py", "import workflows.automation.services", "Each layer imports only the layers below it"),
         # siblings of one layer are independent
         ("ena/services.py", "import drs.services", "Each layer imports only the layers below it"),
