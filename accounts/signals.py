@@ -47,9 +47,10 @@ CURATOR_ADMIN_PERMISSIONS = (
 
 @receiver(post_migrate, dispatch_uid="accounts.ensure_curators_group")
 def ensure_curators_group(sender: Any, **_: Any) -> None:
-    """After ``migrate``: the ``curators`` group holds the curator capabilities and admin permissions."""
-    if getattr(sender, "label", None) != "accounts":
-        return
+    """After ``migrate``: the ``curators`` group holds the curator capabilities and admin permissions.
+
+    Run after every app's migrations (idempotent), since each app's permissions appear only after its own.
+    """
     group, _ = Group.objects.get_or_create(name=CURATORS_GROUP)
     wanted = [capability.value for capability in CURATOR_CAPABILITIES] + list(CURATOR_ADMIN_PERMISSIONS)
     query = Q()

@@ -91,8 +91,8 @@ class LimitedInlineFormSet(BaseInlineFormSet):
         return self._queryset
 
 
-class ReadOnlyInline(VisibleRowsAdminMixin, admin.TabularInline):
-    """A read-only, limited inline of the rows the user may see: rows are edited on their own change pages."""
+class ReadOnlyInline(admin.TabularInline):
+    """A read-only, limited inline: rows are edited on their own change pages."""
 
     extra = 0
     max_num = 0
@@ -141,6 +141,10 @@ class StudySampleInline(ReadOnlyInline):
     verbose_name_plural = f"samples (newest {INLINE_LIMIT}; see 'All samples' above for the rest)"
     show_change_link = False
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        """Links to samples the user may see only."""
+        return super().get_queryset(request).filter(sample__in=Sample.objects.visible_to(request.user))
+
     @admin.display(description="sample")
     def sample_link(self, obj: Any) -> SafeString | str:
         return change_link(obj.sample)
@@ -150,7 +154,7 @@ class StudyAnalysesFormSet(LimitedInlineFormSet):
     select_related = ("run",)
 
 
-class StudyAnalysisInline(ReadOnlyInline):
+class StudyAnalysisInline(VisibleRowsAdminMixin, ReadOnlyInline):
     model = Analysis
     formset = StudyAnalysesFormSet
     fk_name = "study"

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
@@ -143,8 +144,6 @@ def test_token_lifetime_is_bounded(client) -> None:
 
 
 def permissions(*capabilities: Capability):
-    from django.contrib.auth.models import Permission
-
     return Permission.objects.filter(
         content_type__app_label="accounts", codename__in=[capability.codename for capability in capabilities]
     )
@@ -230,3 +229,28 @@ def test_one_launch_analyses_at_most_the_configured_number_of_runs(settings) -> 
 
     cap = settings.EMG_CONFIG.auth.max_analyses_per_launch
     assert runs_cap(None) == cap and runs_cap(cap * 10) == cap and runs_cap(3) == 3
+
+
+# --- the admin applies the same rule -------------------------------------------------------------
+
+
+def test_admin_lists_hide_private_rows_from_staff_without_the_permission() -> None:
+    from django.contrib.auth.models import Group
+
+    from accounts.permissions import CURATORS_GROUP
+
+    private = Study.objects.create(title="embargoed study", is_private=True, webin_submitter="Webin-5009")
+    public = Study.objects.create(title="open study")
+    users = get_user_model().objects
+    staff = users.create_user("staff-5009", is_staff=True)
+    staff.user_permissions.add(*Permission.objects.filter(codename__in=["view_study", "change_study"]))
+    curator = users.create_user("curator-5009", is_staff=True)
+    curator.groups.add(Group.objects.get(name=CURATORS_GROUP))
+    for user, sees_private in ((staff, False), (curator, True)):
+        client = Client()
+        client.force_login(user)
+        page = client.get("/admin/analyses/study/").content.decode()
+        assert public.accession in page
+        assert (private.accession in page) is sees_private, user
+        change = client.get(f"/admin/analyses/study/{private.pk}/change/")
+        assert (change.status_code == 200) is sees_private, (user, change.status_code)
