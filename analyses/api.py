@@ -2,7 +2,9 @@
 
 Views are thin: they validate input (ninja schemas, :mod:`ena.accessions`) and call
 :mod:`analyses.selectors`. Errors are 4xx with a ``detail`` message: 400 for a malformed accession
-or lineage in the path, 422 for a bad query parameter, 404 for anything missing *or private*.
+or lineage in the path (the path parameters document their patterns), 422 for a bad query parameter,
+404 for anything missing *or private*, and a page past the last one. The statuses every operation may
+get before its view runs (400, 401, 429) are documented by :func:`core.api.document_errors`.
 Results, quality control and downloads of an analysis are on their own action endpoints so that
 lists and details stay small.
 """
@@ -14,21 +16,27 @@ from ninja.pagination import paginate
 
 from analyses import selectors
 from analyses.api_schemas import (
+    AnalysisAccession,
     AnalysisDetailOut,
     AnalysisFilters,
     AnalysisOut,
     AssemblyDetailOut,
     AssemblyFilters,
+    AssemblyKey,
     AssemblyOut,
     BiomeDetailOut,
     BiomeFilters,
     BiomeOut,
+    LineagePath,
+    RunAccession,
     RunDetailOut,
     RunFilters,
     RunOut,
+    SampleAccession,
     SampleDetailOut,
     SampleFilters,
     SampleOut,
+    StudyAccession,
     StudyDetailOut,
     StudyFilters,
     StudyOut,
@@ -37,14 +45,16 @@ from analyses.api_schemas import (
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study
 from analyses.schemas import AnalysisResults as AnalysisResultsOut
 from analyses.schemas import DownloadFile, QualityControl
-from core.api import ErrorOut
+from core.api import ErrorOut, ValidationErrorOut
 from core.errors import NotFound
 from core.pagination import PageNumberPagination
 
 router = Router()
 
-ERRORS = {400: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-LIST_ERRORS = {404: ErrorOut, 422: ErrorOut}
+#: A detail: 400 for a malformed accession (outside its pattern), 404 for one missing or private.
+ERRORS = {400: ErrorOut, 404: ErrorOut, 422: ValidationErrorOut}
+#: A list: 404 for a page past the last one, 422 for a bad filter or page.
+LIST_ERRORS = {404: ErrorOut, 422: ValidationErrorOut}
 
 
 # ---------------------------------------------------------------------------------------------- studies
@@ -61,7 +71,7 @@ def list_studies(request: HttpRequest, filters: StudyFilters = Query(...)):
 
 
 @router.get("/studies/{accession}", response={200: StudyDetailOut, **ERRORS}, tags=["Studies"])
-def get_study(request: HttpRequest, accession: str) -> Study:
+def get_study(request: HttpRequest, accession: StudyAccession) -> Study:
     """One study, by its MGYS accession or any ENA study accession (``PRJEB1234``, ``ERP001234``).
 
     :param accession: ``MGYS…``, ``PRJ…``, ``ERP…``, ``SRP…`` or ``DRP…``
@@ -74,7 +84,7 @@ def get_study(request: HttpRequest, accession: str) -> Study:
 
 @router.get("/studies/{accession}/analyses", response={200: list[AnalysisOut], **ERRORS}, tags=["Studies"])
 @paginate(PageNumberPagination)
-def list_study_analyses(request: HttpRequest, accession: str, filters: AnalysisFilters = Query(...)):
+def list_study_analyses(request: HttpRequest, accession: StudyAccession, filters: AnalysisFilters = Query(...)):
     """The analyses of one study, newest first, with the same filters as ``/analyses``.
 
     :param accession: the study's MGYS or ENA study accession
@@ -85,7 +95,7 @@ def list_study_analyses(request: HttpRequest, accession: str, filters: AnalysisF
 
 @router.get("/studies/{accession}/samples", response={200: list[SampleOut], **ERRORS}, tags=["Studies"])
 @paginate(PageNumberPagination)
-def list_study_samples(request: HttpRequest, accession: str, filters: SampleFilters = Query(...)):
+def list_study_samples(request: HttpRequest, accession: StudyAccession, filters: SampleFilters = Query(...)):
     """The samples of one study, newest first.
 
     :param accession: the study's MGYS or ENA study accession
@@ -108,7 +118,7 @@ def list_samples(request: HttpRequest, filters: SampleFilters = Query(...)):
 
 
 @router.get("/samples/{accession}", response={200: SampleDetailOut, **ERRORS}, tags=["Samples"])
-def get_sample(request: HttpRequest, accession: str) -> Sample:
+def get_sample(request: HttpRequest, accession: SampleAccession) -> Sample:
     """One sample, by any of its ENA accessions (``SAMEA…``, ``ERS…``, ...).
 
     :param accession: an ENA sample accession
@@ -132,7 +142,7 @@ def list_runs(request: HttpRequest, filters: RunFilters = Query(...)):
 
 
 @router.get("/runs/{accession}", response={200: RunDetailOut, **ERRORS}, tags=["Runs"])
-def get_run(request: HttpRequest, accession: str) -> Run:
+def get_run(request: HttpRequest, accession: RunAccession) -> Run:
     """One run, by its ENA run accession (``ERR…``, ``SRR…``, ``DRR…``).
 
     :param accession: an ENA run accession
@@ -155,7 +165,7 @@ def list_analyses(request: HttpRequest, filters: AnalysisFilters = Query(...)):
 
 
 @router.get("/analyses/{accession}", response={200: AnalysisDetailOut, **ERRORS}, tags=["Analyses"])
-def get_analysis(request: HttpRequest, accession: str) -> Analysis:
+def get_analysis(request: HttpRequest, accession: AnalysisAccession) -> Analysis:
     """One analysis by its MGYA accession: states, provenance, and whether results exist.
 
     :param accession: ``MGYA…``
@@ -164,7 +174,7 @@ def get_analysis(request: HttpRequest, accession: str) -> Analysis:
 
 
 @router.get("/analyses/{accession}/results", response={200: AnalysisResultsOut, **ERRORS}, tags=["Analyses"])
-def get_analysis_results(request: HttpRequest, accession: str):
+def get_analysis_results(request: HttpRequest, accession: AnalysisAccession):
     """The results of an analysis (assembly statistics, predicted proteins, sequence stats, profile hits).
 
     404 while the analysis has no results yet.
@@ -178,7 +188,7 @@ def get_analysis_results(request: HttpRequest, accession: str):
 
 
 @router.get("/analyses/{accession}/quality-control", response={200: QualityControl, **ERRORS}, tags=["Analyses"])
-def get_analysis_quality_control(request: HttpRequest, accession: str):
+def get_analysis_quality_control(request: HttpRequest, accession: AnalysisAccession):
     """Read quality control of an analysis, before and after filtering. 404 while there is none yet.
 
     :param accession: ``MGYA…``
@@ -190,7 +200,7 @@ def get_analysis_quality_control(request: HttpRequest, accession: str):
 
 
 @router.get("/analyses/{accession}/downloads", response={200: list[DownloadFile], **ERRORS}, tags=["Analyses"])
-def get_analysis_downloads(request: HttpRequest, accession: str):
+def get_analysis_downloads(request: HttpRequest, accession: AnalysisAccession):
     """The files an analysis produced, with sizes and checksums (an empty list until there are any).
 
     :param accession: ``MGYA…``
@@ -212,7 +222,7 @@ def list_assemblies(request: HttpRequest, filters: AssemblyFilters = Query(...))
 
 
 @router.get("/assemblies/{id_or_accession}", response={200: AssemblyDetailOut, **ERRORS}, tags=["Assemblies"])
-def get_assembly(request: HttpRequest, id_or_accession: str) -> Assembly:
+def get_assembly(request: HttpRequest, id_or_accession: AssemblyKey) -> Assembly:
     """One assembly, by its numeric id, its ERZ accession or a GCA accession.
 
     :param id_or_accession: ``42``, ``ERZ1234567`` or ``GCA_000000001.1``
@@ -234,7 +244,7 @@ def list_biomes(request: HttpRequest, filters: BiomeFilters = Query(...)):
 
 
 @router.get("/biomes/{lineage}", response={200: BiomeDetailOut, **ERRORS}, tags=["Biomes"])
-def get_biome(request: HttpRequest, lineage: str) -> Biome:
+def get_biome(request: HttpRequest, lineage: LineagePath) -> Biome:
     """One biome by its full lineage, e.g. ``root:Environmental:Aquatic:Marine``, with its children.
 
     :param lineage: the biome's lineage (URL-encode spaces)

@@ -12,11 +12,12 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from ninja import Field, Schema
-from pydantic import AfterValidator
+from ninja import Field, Path, Schema
+from pydantic import AfterValidator, WithJsonSchema
 
 from analyses.models import Analysis, Assembly, ExperimentType
 from analyses.schemas import AnalysisStatusFlag, Provenance, StatusFlagValue
+from ena.accessions import ACCESSION_PATTERNS, AccessionKind
 
 #: A GOLD-style lineage: ``root`` then ``:``-separated labels; no empty, padded or ``/``-containing labels.
 LINEAGE_PATTERN = re.compile(r"root(?::[^:/\s\x00-\x1f](?:[^:/\x00-\x1f]{0,253}[^:/\s\x00-\x1f])?)*")
@@ -37,7 +38,64 @@ def validate_lineage(lineage: str) -> str:
     return lineage
 
 
-Lineage = Annotated[str, AfterValidator(validate_lineage)]
+#: The JSON schema of a lineage: :data:`LINEAGE_PATTERN`, anchored, and at most :data:`MAX_LINEAGE_LENGTH` long.
+LINEAGE_JSON_SCHEMA = {"type": "string", "pattern": f"^(?:{LINEAGE_PATTERN.pattern})$", "maxLength": MAX_LINEAGE_LENGTH}
+
+Lineage = Annotated[str, AfterValidator(validate_lineage), WithJsonSchema(LINEAGE_JSON_SCHEMA)]
+
+
+# ---------------------------------------------------------------------------------------------- path parameters
+#
+# Path parameters document the accession rules of :mod:`ena.accessions` as patterns. The selectors check them (the
+# same regular expressions), so a value outside its pattern is the documented 400 that names it, not a 422.
+
+
+def accession_pattern(*alternatives: AccessionKind | str) -> str:
+    """An anchored pattern matching exactly the accessions of ``alternatives`` (kinds, or plain regexes).
+
+    :param alternatives: accession kinds of :data:`ena.accessions.ACCESSION_PATTERNS`, or regular expressions
+    """
+    parts = [ACCESSION_PATTERNS[item].pattern if isinstance(item, AccessionKind) else item for item in alternatives]
+    return "^(?:" + "|".join(parts) + ")$"
+
+
+STUDY_ACCESSION_PATTERN = accession_pattern(AccessionKind.MGNIFY_STUDY, AccessionKind.PROJECT, AccessionKind.STUDY)
+SAMPLE_ACCESSION_PATTERN = accession_pattern(AccessionKind.BIOSAMPLE, AccessionKind.SAMPLE)
+RUN_ACCESSION_PATTERN = accession_pattern(AccessionKind.RUN)
+ANALYSIS_ACCESSION_PATTERN = accession_pattern(AccessionKind.MGNIFY_ANALYSIS)
+#: A numeric id (as :func:`analyses.selectors.assembly_get` reads one: up to 18 digits), ERZ/SRZ/DRZ or GCA_.
+ASSEMBLY_KEY_PATTERN = accession_pattern("[0-9]{1,18}", AccessionKind.ANALYSIS, AccessionKind.ASSEMBLY)
+
+StudyAccession = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": STUDY_ACCESSION_PATTERN}),
+    Path(description="An MGYS accession or an ENA study accession (PRJ*, ERP/SRP/DRP)", example="MGYS00000001"),
+]
+SampleAccession = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": SAMPLE_ACCESSION_PATTERN}),
+    Path(description="An ENA sample accession (SAMEA/SAMN/SAMD, ERS/SRS/DRS)", example="SAMEA1234567"),
+]
+RunAccession = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": RUN_ACCESSION_PATTERN}),
+    Path(description="An ENA run accession (ERR/SRR/DRR)", example="ERR1234567"),
+]
+AnalysisAccession = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": ANALYSIS_ACCESSION_PATTERN}),
+    Path(description="An MGYA accession", example="MGYA00000001"),
+]
+AssemblyKey = Annotated[
+    str,
+    WithJsonSchema({"type": "string", "pattern": ASSEMBLY_KEY_PATTERN}),
+    Path(description="The assembly's numeric id, its ERZ accession or a GCA accession", example="ERZ1234567"),
+]
+LineagePath = Annotated[
+    str,
+    WithJsonSchema(LINEAGE_JSON_SCHEMA),
+    Path(description="A full biome lineage (URL-encode spaces)", example="root:Environmental:Aquatic:Marine"),
+]
 
 
 # ---------------------------------------------------------------------------------------------- filters
