@@ -163,13 +163,20 @@ def create_token(request: HttpRequest, payload: TokenIn):
     return Status(201, issued.token)
 
 
-@router.get("/tokens", auth=ledger_auth, response={200: list[TokenOut], **ERRORS}, summary="List tokens (no secrets)")
+@router.get(
+    "/tokens", auth=ledger_auth, response={200: list[TokenOut], 403: ErrorOut}, summary="List tokens (no secrets)"
+)
 def list_tokens(request: HttpRequest):
     require_admin(_token(request))
     return selectors.tokens()
 
 
-@router.post("/tokens/{prefix}/revoke", auth=ledger_auth, response={200: TokenOut, **ERRORS}, summary="Revoke a token")
+@router.post(
+    "/tokens/{prefix}/revoke",
+    auth=ledger_auth,
+    response={200: TokenOut, 403: ErrorOut, 404: ErrorOut},
+    summary="Revoke a token",
+)
 def revoke(request: HttpRequest, prefix: str):
     require_admin(_token(request))
     return revoke_token(token=selectors.token_by_prefix(prefix=prefix))
@@ -325,7 +332,7 @@ def post_message(request: HttpRequest, item_id: int, payload: MessageIn):
     return Status(201, event)
 
 
-@router.post("/reap", auth=ledger_auth, response={200: list[ReapedOut], **ERRORS}, summary="Reap expired leases")
+@router.post("/reap", auth=ledger_auth, response={200: list[ReapedOut], 403: ErrorOut}, summary="Reap expired leases")
 def reap(request: HttpRequest):
     """Admin token. Claims reap their own pipeline anyway; this is for operators and cron."""
     require_admin(_token(request))
