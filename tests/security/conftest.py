@@ -70,6 +70,8 @@ class World:
     public_analysis: Analysis
     private_analysis: Analysis
     profiles: dict[str, Profile]
+    #: Real values of path parameters, by the path template that ends with the parameter (public and private).
+    seeds: dict[str, list[str]] = field(default_factory=dict)
 
 
 def basic(username: str, password: str) -> str:
@@ -216,7 +218,7 @@ def fuzz_world(transactional_db, settings, tmp_path, monkeypatch) -> World:
     )
     public_analysis = _analysis_with_files(storage.results_root, pub_study, pub_sample, pub_run, private=False)
     private_analysis = _analysis_with_files(storage.results_root, prv_study, prv_sample, prv_run, private=True)
-    Analysis.objects.create(
+    pending_analysis = Analysis.objects.create(
         study=pub_study,
         sample=pub_sample,
         run=pub_run,
@@ -225,7 +227,7 @@ def fuzz_world(transactional_db, settings, tmp_path, monkeypatch) -> World:
         pipeline_version="2.0.0",
         state=Analysis.State.PENDING,
     )
-    Assembly.objects.create(
+    public_assembly = Assembly.objects.create(
         accession="ERZ9700001",
         ena_accessions=["ERZ9700001", "GCA_970000001.1"],
         run=pub_run,
@@ -256,7 +258,28 @@ def fuzz_world(transactional_db, settings, tmp_path, monkeypatch) -> World:
         Profile("staff", {"Authorization": basic(STAFF, STAFF_PASSWORD)}),
         Profile("ledger-token", {"Authorization": f"Bearer {ledger_token}"}),
     ]
+    analyses = [public_analysis, private_analysis]
+    drs_ids = [item["drs_object_id"] for analysis in analyses for item in analysis.downloads]
+    drs_ids += [analysis.accession for analysis in analyses] + [pub_study.accession, prv_study.accession]
+    seeds = {
+        "/api/v2/studies/{accession}": [pub_study.accession, prv_study.accession, "PRJEB97001", "ERP970002"],
+        "/api/v2/samples/{accession}": ["SAMEA9700001", "ERS9700002"],
+        "/api/v2/runs/{accession}": ["ERR9700001", "ERR9700002"],
+        "/api/v2/analyses/{accession}": [a.accession for a in (*analyses, pending_analysis)],
+        "/api/v2/assemblies/{id_or_accession}": [
+            "ERZ9700001",
+            "ERZ9700002",
+            "GCA_970000001.1",
+            str(public_assembly.pk),
+        ],
+        "/api/v2/biomes/{lineage}": ["root:Environmental:Aquatic:Marine", "root:Host-associated:Human"],
+        "/api/v2/private/studies/{accession}": [pub_study.accession, prv_study.accession],
+        "/api/v2/work/pipelines/{name}/{version}": ["raw-reads/6.0.1"],
+        "/ga4gh/drs/v1/objects/{object_id}": drs_ids,
+        "/ga4gh/drs/v1/objects/{object_id}/access/{access_id}": [f"{drs_id}/https" for drs_id in drs_ids],
+    }
     return World(
+        seeds=seeds,
         public_study=pub_study,
         private_study=prv_study,
         public_analysis=public_analysis,

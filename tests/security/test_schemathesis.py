@@ -13,6 +13,7 @@ sees the same cases every time; it ends with a table of operations, cases, serve
 from __future__ import annotations
 
 import logging
+import re
 import time
 import traceback
 from collections import Counter
@@ -50,6 +51,8 @@ CHECKS = [
 ]
 #: Generated cases per operation and profile, for each generation mode.
 MAX_EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 12}
+#: Generated cases per operation, profile and seeded object (the object's path parameters fixed).
+SEEDED_EXAMPLES = 3
 #: Stateful scenarios per schema and profile, and the most steps in one.
 STATEFUL_SCENARIOS = 25
 STATEFUL_STEPS = 6
@@ -165,6 +168,30 @@ def fuzz_operation(operation: schemathesis.APIOperation, recorder: Recorder, mod
             raise
 
 
+def seeded_parameters(operation: schemathesis.APIOperation, seeds: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Path parameters of real objects for ``operation``: the seeds of the longest template its path starts with.
+
+    A seed names the values of a template's parameters in order, ``/``-separated (``raw-reads/6.0.1``).
+    """
+    matching = [template for template in seeds if operation.path.startswith(template)]
+    if not matching:
+        return []
+    template = max(matching, key=len)
+    names = re.findall(r"{(\w+)}", template)
+    return [dict(zip(names, seed.split("/", len(names) - 1), strict=True)) for seed in seeds[template]]
+
+
+def fuzz_seeded(operation: schemathesis.APIOperation, recorder: Recorder, parameters: dict[str, str]) -> None:
+    """Send :data:`SEEDED_EXAMPLES` positive cases of ``operation`` about one real object (the rest generated)."""
+
+    @fuzz_settings(SEEDED_EXAMPLES)
+    @given(case=operation.as_strategy(path_parameters=parameters))
+    def run(case: Case) -> None:
+        recorder.send(case)
+
+    run()
+
+
 def raised_by_hypothesis_replay(error: BaseException) -> bool:
     """Whether hypothesis' choice tree asserted: a replay drew differently from the run it replays."""
     frames = traceback.extract_tb(error.__traceback__)
@@ -194,8 +221,9 @@ def fuzz_stateful(schema: schemathesis.BaseSchema, recorder: Recorder) -> int:
     return links
 
 
-def fuzz_profile(profile: Profile) -> Tally:
-    """Every operation of both schemas, positive then negative, then the stateful scenarios, as ``profile``."""
+def fuzz_profile(profile: Profile, seeds: dict[str, list[str]]) -> Tally:
+    """Every operation of both schemas, positive then negative, then about each seeded object, then the stateful
+    scenarios, as ``profile``."""
     tally = Tally(profile.name)
     recorder = Recorder(profile, tally)
     receiver: Callable[..., None] = recorder.on_exception
@@ -212,6 +240,8 @@ def fuzz_profile(profile: Profile) -> Tally:
                 tally.operations.add(operation.label)
                 for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                     fuzz_operation(operation, recorder, mode)
+                for parameters in seeded_parameters(operation, seeds):
+                    fuzz_seeded(operation, recorder, parameters)
             tally.links += fuzz_stateful(schema, recorder)
     finally:
         got_request_exception.disconnect(receiver)
@@ -266,7 +296,7 @@ def test_schemathesis(fuzz_world: World, profile_name: str) -> None:
     if profile.skip_reason:
         TALLIES[profile_name] = Tally(profile_name, skipped=profile.skip_reason)
         pytest.skip(profile.skip_reason)
-    tally = fuzz_profile(profile)
+    tally = fuzz_profile(profile, fuzz_world.seeds)
     TALLIES[profile_name] = tally
     statuses = ", ".join(f"{status}: {count}" for status, count in sorted(tally.statuses.items()))
     print(
