@@ -68,18 +68,6 @@ def assert_rfc3339(value: str) -> None:
 
 
 @pytest.fixture
-def storage(settings, tmp_path) -> StorageConfig:
-    """Point ``EMG_CONFIG.storage`` at fresh results and exports roots under ``tmp_path``."""
-    config = StorageConfig(
-        work_root=tmp_path / "work", results_root=tmp_path / "results", exports_root=tmp_path / "exports"
-    )
-    for root in (config.results_root, config.exports_root):
-        root.mkdir(parents=True)
-    settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(update={"storage": config})
-    return config
-
-
-@pytest.fixture
 def owner(db):
     return get_user_model().objects.create_user(OWNER, password="owner-password")
 

@@ -27,7 +27,7 @@ from accounts.permissions import CURATORS_GROUP
 from accounts.tokens import issue_user_token
 from analyses.exports import export_collections
 from analyses.publishing import register_analysis_files, register_study_bundle
-from tests.drs.conftest import make_analysis, storage  # noqa: F401  (the fixture)
+from tests.drs.conftest import make_analysis
 from workflows.ledger import services as ledger
 
 OWNER = "Webin-777"
@@ -54,7 +54,7 @@ class World:
 
 
 @pytest.fixture
-def world(db, storage, settings) -> World:  # noqa: F811  (storage: the fixture imported above)
+def world(db, storage, settings) -> World:
     prefect = settings.EMG_CONFIG.prefect.model_copy(update={"api_url": UNREACHABLE_PREFECT})
     settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(update={"prefect": prefect})
     public = make_analysis(storage, 1)

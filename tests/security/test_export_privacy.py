@@ -31,7 +31,6 @@ from analyses.exports import (
     write_collection,
 )
 from analyses.models import Analysis, Assembly, Run, Sample, Study
-from core.config import StorageConfig
 from drs.models import DrsObject
 from ena.models import Run as ENARun
 from ena.models import Sample as ENASample
@@ -75,17 +74,6 @@ class Graph:
             *self.private_run.ena_accessions,
             self.analysis_of_private_run.accession,
         }
-
-
-@pytest.fixture
-def storage(settings, tmp_path) -> StorageConfig:
-    config = StorageConfig(
-        work_root=tmp_path / "work", results_root=tmp_path / "results", exports_root=tmp_path / "exports"
-    )
-    for root in (config.results_root, config.exports_root):
-        root.mkdir(parents=True)
-    settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(update={"storage": config})
-    return config
 
 
 def ena_chain(n: int) -> tuple[ENAStudy, ENASample, ENARun]:

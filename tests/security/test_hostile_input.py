@@ -18,7 +18,6 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from core.config import StorageConfig
 from core.input_guard import (
     MAX_JSON_DEPTH,
     InputRefused,
@@ -45,17 +44,6 @@ def pipeline(db) -> Pipeline:
 @pytest.fixture
 def admin_token(db) -> str:
     return issue_token(name="ops", role=TokenRole.ADMIN).plaintext
-
-
-@pytest.fixture
-def storage(settings, tmp_path) -> StorageConfig:
-    config = StorageConfig(
-        work_root=tmp_path / "work", results_root=tmp_path / "results", exports_root=tmp_path / "exports"
-    )
-    for root in (config.results_root, config.exports_root):
-        root.mkdir(parents=True)
-    settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(update={"storage": config})
-    return config
 
 
 @pytest.fixture
