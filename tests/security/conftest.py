@@ -52,6 +52,17 @@ RUN_SCHEMA = {
 }
 
 
+#: Tables the schemathesis run leaves for the end of the session (shown with or without ``-s``).
+SESSION_SUMMARIES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show the schemathesis tables in the session summary, where CI logs keep them."""
+    for summary in SESSION_SUMMARIES:
+        terminalreporter.write_sep("=", "schemathesis")
+        terminalreporter.write_line(summary)
+
+
 @dataclass
 class Profile:
     """Who the fuzzer is: a name and the headers sent with every request (none for anonymous)."""

@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from emgapiv2.wsgi import application
-from tests.security.conftest import Profile, World
+from tests.security.conftest import SESSION_SUMMARIES, Profile, World
 
 SCHEMAS = ("/api/v2/openapi.json", "/ga4gh/drs/v1/openapi.json")
 PROFILES = ("anonymous", "owner", "staff", "ledger-token")
@@ -282,11 +282,14 @@ def summary_table(tallies: list[Tally]) -> str:
 
 @pytest.fixture(scope="module", autouse=True)
 def print_summary():
-    """Print the table once all profiles have run."""
+    """Leave the table for the session summary once all profiles have run."""
     yield
     tallies = [TALLIES[name] for name in PROFILES if name in TALLIES]
     if tallies:
-        print("\n\nSchemathesis: both OpenAPI schemas, every operation, by profile\n" + summary_table(tallies))
+        SESSION_SUMMARIES.append(
+            "Both OpenAPI schemas, every operation, by profile (cases include the stateful ones)\n"
+            + summary_table(tallies)
+        )
 
 
 @pytest.mark.parametrize("profile_name", PROFILES)
