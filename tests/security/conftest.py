@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from prefect.client.orchestration import SyncPrefectClient
 
+from accounts.models import TokenScope
+from accounts.tokens import issue_user_token
 from analyses.models import Analysis, Assembly, ExperimentType, Run, Sample, Study
 from analyses.publishing import register_analysis_files
 from analyses.schemas import QualityControl, ReadStats
@@ -69,7 +69,6 @@ class Profile:
 
     name: str
     headers: dict[str, str] = field(default_factory=dict)
-    skip_reason: str | None = None
 
 
 @dataclass
@@ -179,11 +178,8 @@ def _analysis_with_files(results_root: Path, study: Study, sample: Sample, run: 
 
 
 def owner_bearer(owner) -> Profile:
-    """The owner's profile: a bearer user token from ``accounts.tokens``, or a skip while that app is absent."""
-    if not apps.is_installed("accounts"):
-        return Profile("owner", skip_reason="the accounts app (owner bearer tokens, issue_user_token) is not installed")
-    tokens = importlib.import_module("accounts.tokens")
-    issued = tokens.issue_user_token(user=owner, scopes=["read"], name="schemathesis")
+    """The owner's profile: a bearer user token (``emgu_...``) with the ``read`` scope."""
+    issued = issue_user_token(user=owner, scopes=[TokenScope.READ], name="schemathesis")
     return Profile("owner", {"Authorization": f"Bearer {issued.plaintext}"})
 
 
