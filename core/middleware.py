@@ -6,8 +6,9 @@ import json
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
+from core.api import error_response_for_path
 from core.input_guard import (
     MAX_HEADER_LENGTH,
     MAX_PATH_LENGTH,
@@ -21,8 +22,6 @@ from core.input_guard import (
     string_problem,
 )
 
-#: Paths answered with the GA4GH DRS ``Error`` body ``{msg, status_code}``; everything else gets ``{detail}``.
-DRS_PREFIX = "/ga4gh/drs/"
 #: Headers whose values views parse themselves.
 CHECKED_HEADERS = ("Authorization", "Range")
 #: The most bytes of a JSON body when ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is unset (Django's default).
@@ -30,14 +29,6 @@ DEFAULT_MAX_BODY_BYTES = 2_621_440
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Bodies Django parses into ``request.POST`` (its forms refuse NUL themselves); others may be read as JSON.
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-
-
-def refusal(request: HttpRequest, refused: InputRefused) -> JsonResponse:
-    """The 4xx for ``refused``, in the error shape of the API the path belongs to."""
-    message = str(refused)
-    if request.path.startswith(DRS_PREFIX):
-        return JsonResponse({"msg": message, "status_code": refused.status}, status=refused.status)
-    return JsonResponse({"detail": message}, status=refused.status)
 
 
 def max_body_bytes() -> int:
@@ -114,5 +105,5 @@ class InputGuardMiddleware:
             check_headers(request)
             check_body(request)
         except InputRefused as refused:
-            return refusal(request, refused)
+            return error_response_for_path(request.path, refused.status, str(refused))
         return self.get_response(request)
