@@ -302,6 +302,9 @@ def test_schemathesis(fuzz_world: World, profile_name: str) -> None:
         f"\n[{profile_name}] {tally.cases} cases in {tally.seconds:.1f} s; statuses {statuses}; "
         f"stateful runs ended by a changed server: {tally.flaky_replays}"
     )
+    # The run reached every operation and followed links; a run that tested nothing cannot pass.
+    assert len(tally.operations) >= 45 and tally.cases >= 20 * len(tally.operations), (tally.operations, tally.cases)
+    assert tally.stateful_cases > 0 and tally.links > 0
     failures = tally.server_errors + tally.violations
     kinds = "\n".join(f"{count:>5}  {kind}" for kind, count in tally.kinds.most_common())
     shown = kinds + "\n\n" + "\n\n".join(tally.server_errors[:SHOWN_FAILURES] + tally.violations[:SHOWN_FAILURES])
