@@ -24,9 +24,7 @@ from analyses.publishing import register_analysis_files
 from analyses.schemas import QualityControl, ReadStats
 from analyses.services import biome_ensure
 from core.config import StorageConfig
-from ena.models import Run as ENARun
-from ena.models import Sample as ENASample
-from ena.models import Study as ENAStudy
+from tests.api.conftest import make_chain
 from workflows.ledger import services as ledger
 from workflows.ledger.models import TokenRole
 from workflows.ledger.tokens import issue_token
@@ -90,47 +88,16 @@ def basic(username: str, password: str) -> str:
 
 
 def _chain(n: int, *, lineage: str, title: str, experiment_type: str, private: bool) -> tuple[Study, Sample, Run]:
-    """An ENA study/sample/run and their platform counterparts, numbered ``n``; private ones belong to OWNER."""
-    biome = biome_ensure(lineage=lineage)
-    privacy = {"is_private": private, "webin_submitter": OWNER if private else ""}
-    ena_study = ENAStudy.objects.create(
-        accession=f"PRJEB{97000 + n}", ena_accessions=[f"PRJEB{97000 + n}", f"ERP{970000 + n}"], title=title, **privacy
-    )
-    ena_sample = ENASample.objects.create(
-        accession=f"SAMEA{9700000 + n}",
-        ena_accessions=[f"SAMEA{9700000 + n}", f"ERS{9700000 + n}"],
-        study=ena_study,
-        title=f"sample {n}",
-        scientific_name="marine metagenome",
-        tax_id="408172",
-        **privacy,
-    )
-    ena_run = ENARun.objects.create(
-        accession=f"ERR{9700000 + n}",
-        ena_accessions=[f"ERR{9700000 + n}"],
-        study=ena_study,
-        sample=ena_sample,
-        library_strategy="WGS",
-        read_count=1000,
-        **privacy,
-    )
-    study = Study.objects.create(
-        ena_study=ena_study, ena_accessions=ena_study.ena_accessions, biome=biome, title=title, **privacy
-    )
-    sample = Sample.objects.create(
-        ena_sample=ena_sample, ena_accessions=ena_sample.ena_accessions, biome=biome, **privacy
-    )
-    sample.studies.add(study)
-    run = Run.objects.create(
-        ena_run=ena_run,
-        ena_accessions=ena_run.ena_accessions,
-        study=study,
-        sample=sample,
+    """An ENA study/sample/run and their platform counterparts (``tests.api.conftest.make_chain``); private ones
+    belong to OWNER."""
+    return make_chain(
+        7000 + n,
+        biome=biome_ensure(lineage=lineage),
+        title=title,
         experiment_type=experiment_type,
-        instrument_platform="ILLUMINA",
-        **privacy,
+        private=private,
+        owner=OWNER if private else "",
     )
-    return study, sample, run
 
 
 def _analysis_with_files(results_root: Path, study: Study, sample: Sample, run: Run, *, private: bool) -> Analysis:
@@ -250,13 +217,13 @@ def fuzz_world(transactional_db, settings, tmp_path, monkeypatch) -> World:
         name="raw-reads", version="6.0.1", repository_uri="https://example.org/raw-reads", input_schema=RUN_SCHEMA
     )
     ledger.ensure_pipeline(name="assembly", version="2.0", repository_uri="https://example.org/assembly")
-    if False:  # TEMP
-        ledger.register_work(
-            pipeline=pipeline,
-            inputs=[{"run": f"ERR970000{i}"} for i in range(1, 4)],
-            external_refs=[f"ERR970000{i}" for i in range(1, 4)],
-            actor="seed",
-        )
+    ledger.register_work(
+        pipeline=pipeline,
+        inputs=[{"run": run.ena_accessions[0]} for run in (pub_run, prv_run)],
+        external_refs=[public_analysis.accession, private_analysis.accession],
+        owners=[None, OWNER],
+        actor="seed",
+    )
     ledger_token = issue_token(name="fuzz-ops", role=TokenRole.ADMIN).plaintext
 
     profiles = [
@@ -269,9 +236,14 @@ def fuzz_world(transactional_db, settings, tmp_path, monkeypatch) -> World:
     drs_ids = [item["drs_object_id"] for analysis in analyses for item in analysis.downloads]
     drs_ids += [analysis.accession for analysis in analyses] + [pub_study.accession, prv_study.accession]
     seeds = {
-        "/api/v2/studies/{accession}": [pub_study.accession, prv_study.accession, "PRJEB97001", "ERP970002"],
-        "/api/v2/samples/{accession}": ["SAMEA9700001", "ERS9700002"],
-        "/api/v2/runs/{accession}": ["ERR9700001", "ERR9700002"],
+        "/api/v2/studies/{accession}": [
+            pub_study.accession,
+            prv_study.accession,
+            pub_study.ena_accessions[0],
+            prv_study.ena_accessions[1],
+        ],
+        "/api/v2/samples/{accession}": [pub_sample.ena_accessions[0], prv_sample.ena_accessions[1]],
+        "/api/v2/runs/{accession}": [pub_run.ena_accessions[0], prv_run.ena_accessions[0]],
         "/api/v2/analyses/{accession}": [a.accession for a in (*analyses, pending_analysis)],
         "/api/v2/assemblies/{id_or_accession}": [
             "ERZ9700001",
