@@ -76,9 +76,7 @@ class APICredentialsMiddleware:
             except AuthenticationRequired as error:
                 return error_response_for_path(request.path, 401, str(error))
             except TooManyRequests as error:
-                response = error_response_for_path(request.path, 429, str(error))
-                response["Retry-After"] = str(error.retry_after)
-                return response
+                return error_response_for_path(request.path, 429, str(error), error)
         return self.get_response(request)
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import TokenScope, UserToken
@@ -17,8 +16,6 @@ from core import tokens as token_parts
 from core.errors import InvalidInput, PermissionDenied
 
 TOKEN_SCHEME = "emgu"
-#: ``last_used_at`` is written at most this often per token, so busy tokens cause no write contention.
-LAST_USED_RESOLUTION = timedelta(seconds=60)
 #: A user may hold at most this many live tokens.
 MAX_LIVE_TOKENS_PER_USER = 20
 
@@ -73,11 +70,7 @@ def authenticate_user_token(plaintext: str) -> UserToken | None:
     token = UserToken.objects.live().select_related("user").filter(prefix=prefix).first()
     if token is None or not token.user.is_active or not token_parts.secret_matches(secret, token.secret_hash):
         return None
-    now = timezone.now()
-    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
-        UserToken.objects.filter(pk=token.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-        ).update(last_used_at=now)
+    token_parts.record_use(token)
     return token
 
 

@@ -74,15 +74,18 @@ def challenge(response: HttpResponse, status: int, realm: str, error: Exception 
 DRS_PATH_PREFIX = "/ga4gh/drs/"
 
 
-def error_response_for_path(path: str, status: int, message: str) -> JsonResponse:
-    """An error answered before any view runs (middleware), in the body shape of the API ``path`` belongs to."""
+def error_response_for_path(path: str, status: int, message: str, error: Exception | None = None) -> JsonResponse:
+    """An error answered before any view runs (middleware), in the body shape of the API ``path`` belongs to.
+
+    :param error: the refusal, if any; a :class:`TooManyRequests` adds ``Retry-After`` (see :func:`challenge`)
+    """
     if path.startswith(DRS_PATH_PREFIX):
         body: dict[str, Any] = {"msg": message, "status_code": status}
         realm = "drs"
     else:
         body = {"detail": message}
         realm = "emg"
-    return challenge(JsonResponse(body, status=status), status, realm)
+    return challenge(JsonResponse(body, status=status), status, realm, error)
 
 
 def validation_lines(errors: list[dict[str, Any]]) -> str:

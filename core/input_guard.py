@@ -70,6 +70,14 @@ def check_string(value: str, *, where: str, max_length: int | None = None, contr
         raise InputRefused(where, problem)
 
 
+def check_name(name: str, *, where: str) -> None:
+    """:raises InputRefused: when the name of a query parameter or a JSON member is unclean; ``where`` is its
+    container (``query``, ``body.items[0]``)."""
+    problem = string_problem(name, max_length=MAX_QUERY_NAME_LENGTH)
+    if problem is not None:
+        raise InputRefused(f"{where}.{printable(name)}", f"its name {problem}")
+
+
 def check_json(
     value: Any,
     *,
@@ -95,9 +103,7 @@ def check_json(
                 raise InputRefused(name, f"is nested deeper than {max_depth} levels")
             if isinstance(node, dict):
                 for key, member in node.items():
-                    problem = string_problem(key, max_length=MAX_QUERY_NAME_LENGTH)
-                    if problem is not None:
-                        raise InputRefused(f"{name}.{printable(key)}", f"its name {problem}")
+                    check_name(key, where=name)
                     stack.append((member, f"{name}.{key}", depth + 1))
             else:
                 stack.extend((member, f"{name}[{index}]", depth + 1) for index, member in enumerate(node))

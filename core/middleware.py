@@ -12,14 +12,12 @@ from core.api import error_response_for_path
 from core.input_guard import (
     MAX_HEADER_LENGTH,
     MAX_PATH_LENGTH,
-    MAX_QUERY_NAME_LENGTH,
     MAX_QUERY_VALUE_LENGTH,
     InputRefused,
     check_json,
+    check_name,
     check_string,
     parse_json,
-    printable,
-    string_problem,
 )
 
 #: Headers whose values views parse themselves.
@@ -43,9 +41,7 @@ def check_path_and_query(request: HttpRequest) -> None:
     """:raises InputRefused: for the path, or a query parameter's name or value"""
     check_string(request.path, where="path", max_length=MAX_PATH_LENGTH)
     for name, values in request.GET.lists():
-        problem = string_problem(name, max_length=MAX_QUERY_NAME_LENGTH)
-        if problem is not None:
-            raise InputRefused(f"query.{printable(name)}", f"its name {problem}")
+        check_name(name, where="query")
         for value in values:
             check_string(value, where=f"query.{name}", max_length=MAX_QUERY_VALUE_LENGTH)
 

@@ -12,7 +12,15 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+#: ``last_used_at`` is written at most this often per token, so busy tokens cause no write contention.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
 PREFIX_BYTES = 4
 SECRET_BYTES = 32
 #: What a well-formed token looks like; anything else is refused before a query is made.
@@ -55,3 +63,20 @@ def scheme_of(plaintext: str) -> str | None:
     """The scheme of something that looks like a token (``emgu``, ``emgl``), else ``None``."""
     match = TOKEN_PATTERN.match(plaintext.strip())
     return match["scheme"] if match else None
+
+
+def record_use(token: Any) -> None:
+    """Set ``token.last_used_at`` to now, at most once per :data:`LAST_USED_RESOLUTION`.
+
+    The update is conditional, so concurrent requests with one token do not queue on its row.
+
+    :param token: a token model instance with ``pk`` and ``last_used_at``
+    """
+    now = timezone.now()
+    stale = now - LAST_USED_RESOLUTION
+    if token.last_used_at is not None and token.last_used_at >= stale:
+        return
+    manager: models.Manager = type(token)._default_manager
+    manager.filter(pk=token.pk).filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale)).update(
+        last_used_at=now
+    )

@@ -49,7 +49,6 @@ from workflows.ledger.schemas import (
     WorkItemOut,
 )
 from workflows.ledger.tokens import (
-    authenticate_token,
     issue_token,
     ledger_auth,
     require_admin,
@@ -84,8 +83,7 @@ def _reader(request: HttpRequest) -> _Reader:
     Anyone else sees what the request's user may see; a malformed, unknown, expired or revoked
     token counts as none (the reads need none), so it never shows more.
     """
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip() and authenticate_token(credentials) is not None:
+    if ledger_auth(request) is not None:
         return {"viewer": None, "sees_all": True}
     return {"viewer": getattr(request, "user", None), "sees_all": False}
 

@@ -55,7 +55,7 @@ def visible_work_items(*, viewer: Viewer = None, sees_all: bool = False) -> Quer
     """
     if sees_all:
         return WorkItem.objects.all()
-    return WorkItem.objects.visible_to(viewer if viewer is not None else AnonymousUser())
+    return WorkItem.objects.visible_to(viewer)
 
 
 def work_item(*, item_id: int) -> WorkItem:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Q
 from django.http import HttpRequest
@@ -20,8 +20,6 @@ from core.errors import PermissionDenied
 from workflows.ledger.models import APIToken, Pipeline, TokenRole, WorkItem
 
 TOKEN_SCHEME = "emgl"
-#: ``last_used_at`` is written at most this often per token, so busy tokens cause no write contention.
-LAST_USED_RESOLUTION = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -86,11 +84,7 @@ def authenticate_token(plaintext: str) -> APIToken | None:
     )
     if token is None or not token_parts.secret_matches(secret, token.secret_hash):
         return None
-    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
-        # Conditional, so concurrent requests do not queue on the token's row.
-        APIToken.objects.filter(pk=token.pk).filter(
-            Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
-        ).update(last_used_at=now)
+    token_parts.record_use(token)
     return token
 
 
