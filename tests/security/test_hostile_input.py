@@ -428,3 +428,24 @@ def test_input_guard_needs_no_django():
     """``core.input_guard`` imports nothing of Django: its checks are plain functions."""
     code = "import sys, core.input_guard; assert not [m for m in sys.modules if m.startswith('django')]"
     subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "body_key"),
+    [
+        ("/api/v2/work/pipelines//object_id", "detail"),
+        ("/api/v2/no-such-thing", "detail"),
+        ("/ga4gh/drs/v1/nope/x", "msg"),
+    ],
+)
+def test_an_unrouted_api_url_is_a_json_404(client, path: str, body_key: str) -> None:
+    """A URL under an API that matches no route (e.g. an empty path segment) answers in that API's JSON shape."""
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert path in response.json()[body_key]
+
+
+def test_an_unrouted_url_elsewhere_keeps_django_s_page(client) -> None:
+    response = client.get("/no-such-page")
+    assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
