@@ -21,6 +21,8 @@ STUDY_FIELDS: tuple[str, ...] = (
     "tax_id",
     "scientific_name",
     "first_public",
+    "center_name",
+    "last_updated",
 )
 
 SAMPLE_FIELDS: tuple[str, ...] = (
@@ -30,6 +32,15 @@ SAMPLE_FIELDS: tuple[str, ...] = (
     "tax_id",
     "scientific_name",
     "first_public",
+    "collection_date",
+    "country",
+    "location",
+    "lat",
+    "lon",
+    "environment_biome",
+    "host_tax_id",
+    "host_scientific_name",
+    "last_updated",
 )
 
 RUN_FIELDS: tuple[str, ...] = (
@@ -53,6 +64,16 @@ RUN_FIELDS: tuple[str, ...] = (
     "tax_id",
     "scientific_name",
     "first_public",
+    "library_name",
+    "nominal_length",
+    "submitted_ftp",
+    "sample_title",
+    "host_tax_id",
+    "host_scientific_name",
+    "location",
+    "lat",
+    "lon",
+    "last_updated",
 )
 
 ANALYSIS_FIELDS: tuple[str, ...] = (
