@@ -31,6 +31,7 @@ from core.bulk import LOOKUP_CHUNK, UPDATE_BATCH, ObjectCounts, Upserted, any_of
 from core.gc_pause import gc_paused
 from ena.portal.client import ENAPortalClient
 from ena.portal.types import ENAStudyBundle
+from ena.schemas import ImportReport, SkippedRecord
 from ena.services import ImportProgress, StoredENABundle, store_ena_bundle
 
 
@@ -41,15 +42,21 @@ class ImportSummary:
     study_accession: str
     mgys_accession: str
     counts: dict[str, ObjectCounts] = field(default_factory=dict)
+    private: bool = False
+    skipped: list[SkippedRecord] = field(default_factory=list)
+    no_longer_listed: list[str] = field(default_factory=list)
 
     @property
     def writes(self) -> int:
         return sum(c.created + c.updated for c in self.counts.values())
 
     def lines(self) -> list[str]:
-        out = [f"{self.study_accession} -> {self.mgys_accession}"]
+        out = [f"{self.study_accession} -> {self.mgys_accession}" + (" (private)" if self.private else "")]
         for name, c in self.counts.items():
             out.append(f"  {name:<16} created {c.created:>6}  updated {c.updated:>6}  unchanged {c.unchanged:>6}")
+        out += [f"  skipped: {record.reason}" for record in self.skipped]
+        if self.no_longer_listed:
+            out.append(f"  no longer listed by ENA (kept): {', '.join(self.no_longer_listed)}")
         return out
 
 
@@ -165,9 +172,13 @@ def store_and_sync(*, bundle: ENAStudyBundle, progress: ImportProgress | None = 
         stored = store_ena_bundle(bundle=bundle, progress=progress)
         study, platform_counts = sync_platform_rows(stored)
     study.refresh_from_db(fields=["accession"])
+    report = ImportReport.model_validate(stored.study.import_report)
     return ImportSummary(
         study_accession=bundle.study.accession,
         mgys_accession=study.accession,
+        private=bundle.is_private,
+        skipped=report.skipped,
+        no_longer_listed=report.no_longer_listed,
         counts={
             "ena.Study": stored.studies.counts,
             "ena.Sample": stored.samples.counts,
@@ -190,7 +201,8 @@ def import_ena_study(
 
     :param accession: the study's PRJ or ERP/SRP/DRP accession
     :param client: the Portal API client (default: configured from ``EMG_CONFIG``)
-    :param authenticated: use the Webin credentials (private data); ignored when ``client`` is given
+    :param authenticated: require the Webin credentials (a study not public is then looked for
+        privately; with credentials configured that happens anyway); ignored when ``client`` is given
     :param progress: called as (stage, done, total) -- stages "sample"/"read_run" (fetching, total
         unknown) then "samples"/"runs" (writing)
     :raises ena.portal.ENAError: a typed error naming the accession and the URL

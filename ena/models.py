@@ -6,7 +6,7 @@ from django.db import models
 
 from core.fields import SchemaJSONField
 from core.model_mixins import ENAAccessionsMixin, PrivacyMixin, TimeStampedModel
-from ena.schemas import FASTQ_FILES_SCHEMA
+from ena.schemas import FASTQ_FILES_SCHEMA, IMPORT_REPORT_SCHEMA
 
 
 class ENAObject(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
@@ -27,6 +27,12 @@ class Study(ENAObject):
     """An ENA study: primary accession PRJ*, secondary ERP/SRP/DRP."""
 
     title = models.TextField(blank=True, default="")
+    import_report = SchemaJSONField(
+        schema=IMPORT_REPORT_SCHEMA,
+        null=True,
+        blank=True,
+        help_text="What the last import found: counts, records skipped with their reasons, runs ENA no longer lists",
+    )
 
     class Meta(ENAObject.Meta):
         verbose_name_plural = "studies"

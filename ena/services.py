@@ -22,6 +22,7 @@ from django.utils import timezone
 from core.bulk import Upserted, advisory_xact_lock, upsert
 from ena.models import Run, Sample, Study
 from ena.portal.types import ENARun, ENASample, ENAStudy, ENAStudyBundle
+from ena.schemas import ImportReport
 
 #: Called as (stage, done, total) while an import runs; total may be None while unknown.
 ImportProgress = Callable[[str, int, int | None], None]
@@ -76,6 +77,35 @@ def run_values(run: ENARun, *, sample_id: int, is_private: bool, webin_submitter
     }
 
 
+def previously_stored_runs(study_accession: str) -> list[str]:
+    """Accessions of the runs stored for this ENA study (empty for a new study)."""
+    return list(
+        Run.objects.filter(study__accession=study_accession).order_by("accession").values_list("accession", flat=True)
+    )
+
+
+def import_report(bundle: ENAStudyBundle, stored_runs: list[str]) -> dict[str, Any]:
+    """The study's import report (as stored JSON): counts, skipped records, runs ENA stopped listing.
+
+    A run stored before that ENA no longer lists (suppressed, withdrawn) is kept, with its analyses,
+    and named here; a run ENA still lists but whose record is now unusable is named under ``skipped``.
+    """
+    listed = {run.accession for run in bundle.runs} | {s.accession for s in bundle.skipped if s.result == "read_run"}
+    skipped_samples = sum(1 for s in bundle.skipped if s.result == "sample")
+    skipped_runs = sum(1 for s in bundle.skipped if s.result == "read_run")
+    report = ImportReport(
+        data_portal=bundle.data_portal,
+        private=bundle.is_private,
+        samples_listed=len(bundle.samples) + skipped_samples,
+        runs_listed=len(bundle.runs) + skipped_runs,
+        samples_imported=len(bundle.samples),
+        runs_imported=len(bundle.runs),
+        skipped=bundle.skipped,
+        no_longer_listed=[accession for accession in stored_runs if accession not in listed],
+    )
+    return report.model_dump(mode="json")
+
+
 @dataclass
 class StoredENABundle:
     """What :func:`store_ena_bundle` wrote: every row by accession, with old values of changed rows."""
@@ -108,10 +138,11 @@ def store_ena_bundle(
 
     with transaction.atomic():
         lock_study(bundle.study.accession)
+        report = import_report(bundle, previously_stored_runs(bundle.study.accession))
         studies = upsert(
             Study,
             key="accession",
-            desired={bundle.study.accession: study_values(bundle.study, **privacy)},
+            desired={bundle.study.accession: {**study_values(bundle.study, **privacy), "import_report": report}},
             stamp=stamp,
         )
         study = studies.objects[bundle.study.accession]

@@ -9,9 +9,10 @@ from ena.portal.errors import (
     ENADownloadError,
     ENAError,
     ENAMalformedResponse,
+    ENARecordError,
     ENATooManyRetries,
 )
-from ena.portal.types import ENARun, ENASample, ENAStudy, ENAStudyBundle
+from ena.portal.types import ENARun, ENASample, ENAStudy, ENAStudyBundle, Listed
 
 __all__ = [
     "ENAAccessionNotFound",
@@ -22,10 +23,12 @@ __all__ = [
     "ENAError",
     "ENAMalformedResponse",
     "ENAPortalClient",
+    "ENARecordError",
     "ENARun",
     "ENASample",
     "ENAStudy",
     "ENAStudyBundle",
+    "Listed",
     "ENATooManyRetries",
     "default_configs",
 ]

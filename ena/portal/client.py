@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -25,6 +25,7 @@ from ena.portal.errors import (
     ENABadRequest,
     ENAError,
     ENAMalformedResponse,
+    ENARecordError,
     ENATooManyRetries,
 )
 from ena.portal.ratelimit import TokenBucket, burst_for
@@ -36,8 +37,10 @@ from ena.portal.types import (
     ENASample,
     ENAStudy,
     ENAStudyBundle,
+    Listed,
 )
-from ena.schemas import FastqFile
+from ena.read_files import file_name
+from ena.schemas import FastqFile, SkippedRecord
 
 logger = logging.getLogger(__name__)
 
@@ -77,9 +80,14 @@ def _quote(value: str) -> str:
 class ENAPortalClient:
     """A client of the ENA Portal API (``search`` and ``filereport``, ``format=json``).
 
+    Public first, private when needed: every study is looked for without credentials; only a study
+    ENA does not show publicly is asked for again with the Webin credentials (HTTP Basic), and then
+    it, its samples and runs are private to that Webin account. This is how a public study is never
+    mistaken for a private one, and a private one is still found.
+
     :param ena: endpoint, rate, timeout, retry and paging settings (``EMG_CONFIG.ena``)
-    :param webin: Webin credentials (``EMG_CONFIG.webin``), used only when ``authenticated``
-    :param authenticated: send the Webin credentials (HTTP Basic) to see private data
+    :param webin: Webin credentials (``EMG_CONFIG.webin``); without them private data is not seen
+    :param authenticated: require the Webin credentials (refuse to start without them)
     :param sleep: how to wait between retries (tests may pass a recorder)
     """
 
@@ -97,24 +105,27 @@ class ENAPortalClient:
             webin = webin or default_webin
         self.config = ena
         self.base_url = str(ena.portal_api_url).rstrip("/") + "/"
-        self.authenticated = authenticated
         self.webin_account = webin.emg_webin_account or ""
         self._sleep = sleep
         # ``requests_per_second`` on average, a short burst allowed (see ena.portal.ratelimit)
         self._bucket = TokenBucket(ena.requests_per_second, capacity=burst_for(ena.requests_per_second))
-        auth: httpx.Auth | None = None
-        if authenticated:
-            if not webin.emg_webin_account or webin.emg_webin_password is None:
-                raise ENAAuthenticationError(
-                    "private ENA data needs EMG_WEBIN__EMG_WEBIN_ACCOUNT and EMG_WEBIN__EMG_WEBIN_PASSWORD"
-                )
-            auth = httpx.BasicAuth(webin.emg_webin_account, webin.emg_webin_password.get_secret_value())
+        self._webin_auth: httpx.Auth | None = None
+        if webin.emg_webin_account and webin.emg_webin_password is not None:
+            self._webin_auth = httpx.BasicAuth(webin.emg_webin_account, webin.emg_webin_password.get_secret_value())
+        elif authenticated:
+            raise ENAAuthenticationError(
+                "private ENA data needs EMG_WEBIN__EMG_WEBIN_ACCOUNT and EMG_WEBIN__EMG_WEBIN_PASSWORD"
+            )
         self._http = httpx.Client(
             timeout=httpx.Timeout(ena.timeout_seconds),
-            auth=auth,
             headers={"Accept": "application/json", "User-Agent": "emgapiv2-ena-client"},
             follow_redirects=True,
         )
+
+    @property
+    def can_see_private(self) -> bool:
+        """Whether Webin credentials are configured (private studies of that account can be found)."""
+        return self._webin_auth is not None
 
     @classmethod
     def from_settings(cls, *, authenticated: bool = False) -> ENAPortalClient:
@@ -140,14 +151,23 @@ class ENAPortalClient:
             return min(retry_after, MAX_RETRY_AFTER_SECONDS)
         return min(self.config.backoff_base_seconds * (2**attempt), MAX_BACKOFF_SECONDS)
 
-    def request(self, endpoint: str, params: dict[str, Any], *, accession: str = "") -> list[dict[str, str]]:
+    def request(
+        self, endpoint: str, params: dict[str, Any], *, accession: str = "", private: bool = False
+    ) -> list[dict[str, str]]:
         """GET one Portal API page and return its records; retry 429, 5xx, timeouts and unparsable JSON.
 
         :param endpoint: ``search`` or ``filereport`` (relative to ``portal_api_url``)
         :param params: query parameters; ``format=json`` is added
         :param accession: what the request is about, for error messages
+        :param private: send the Webin credentials (asking for private data)
         :raises ENAError: a typed subclass naming the accession and the URL
         """
+        if private and self._webin_auth is None:
+            raise ENAAuthenticationError(
+                "private ENA data needs EMG_WEBIN__EMG_WEBIN_ACCOUNT and EMG_WEBIN__EMG_WEBIN_PASSWORD",
+                accession=accession,
+            )
+        auth = self._webin_auth if private else None
         params = {**params, "format": "json"}
         url = self._url_for_message(endpoint, params)
         attempts = self.config.max_retries + 1
@@ -158,7 +178,7 @@ class ENAPortalClient:
             self._bucket.acquire()
             retry_after: float | None = None
             try:
-                response = self._http.get(self.base_url + endpoint, params=params)
+                response = self._http.get(self.base_url + endpoint, params=params, auth=auth)
             except httpx.TimeoutException as error:
                 last_problem, last_status, malformed = f"timed out ({type(error).__name__})", None, False
             except httpx.TransportError as error:
@@ -235,12 +255,16 @@ class ENAPortalClient:
             )
         return [{str(k): "" if v is None else str(v) for k, v in row.items()} for row in body]
 
-    def paged(self, endpoint: str, params: dict[str, Any], *, accession: str = "") -> Iterator[list[dict[str, str]]]:
+    def paged(
+        self, endpoint: str, params: dict[str, Any], *, accession: str = "", private: bool = False
+    ) -> Iterator[list[dict[str, str]]]:
         """Yield pages of records, asking ``limit=page_size`` and advancing ``offset`` until a short page."""
         page_size = self.config.page_size
         offset = 0
         while True:
-            page = self.request(endpoint, {**params, "limit": page_size, "offset": offset}, accession=accession)
+            page = self.request(
+                endpoint, {**params, "limit": page_size, "offset": offset}, accession=accession, private=private
+            )
             yield page
             if len(page) < page_size:
                 return
@@ -255,25 +279,32 @@ class ENAPortalClient:
         accession: str = "",
         data_portal: str | None = None,
         progress: PageProgress | None = None,
+        private: bool = False,
     ) -> list[dict[str, str]]:
         """All records of ``search?result=...&query=...&fields=...`` (paged)."""
         params: dict[str, Any] = {"result": result, "query": query, "fields": ",".join(fields)}
         if data_portal:
             params["dataPortal"] = data_portal
         rows: list[dict[str, str]] = []
-        for page in self.paged("search", params, accession=accession):
+        for page in self.paged("search", params, accession=accession, private=private):
             rows.extend(page)
             if progress:
                 progress(result, len(rows))
         return rows
 
     def filereport(
-        self, *, accession: str, result: str, fields: Iterable[str], progress: PageProgress | None = None
+        self,
+        *,
+        accession: str,
+        result: str,
+        fields: Iterable[str],
+        progress: PageProgress | None = None,
+        private: bool = False,
     ) -> list[dict[str, str]]:
         """All records of ``filereport?accession=...&result=...&fields=...`` (paged)."""
         params = {"accession": accession, "result": result, "fields": ",".join(fields)}
         rows: list[dict[str, str]] = []
-        for page in self.paged("filereport", params, accession=accession):
+        for page in self.paged("filereport", params, accession=accession, private=private):
             rows.extend(page)
             if progress:
                 progress(result, len(rows))
@@ -281,73 +312,136 @@ class ENAPortalClient:
 
     # ----------------------------------------------------------------- mapping into typed objects
 
-    def _parse(self, model: type, values: dict[str, Any], *, accession: str, url: str) -> Any:
-        try:
-            return model.model_validate(values)
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ENAMalformedResponse(
-                f"ENA record has a bad {where}: {first['msg']}", accession=accession, url=url
-            ) from None
-
     @staticmethod
-    def _require(row: dict[str, str], key: str, *, accession: str, url: str) -> str:
-        value = row.get(key, "")
-        if not value:
-            raise ENAMalformedResponse(f"ENA record lacks {key}", accession=accession, url=url)
-        return value
+    def _slots(value: str) -> list[str]:
+        """A ``;``-joined multi-value field, keeping empty slots in place (``a;;c`` is 3 slots)."""
+        return [part.strip() for part in value.split(";")] if value.strip() else []
 
     @staticmethod
     def _split(value: str) -> list[str]:
-        return [part for part in value.split(";") if part] if value else []
+        """A ``;``-joined list of accessions, blanks dropped."""
+        return [part.strip() for part in value.split(";") if part.strip()]
+
+    def _parse(self, model: type, values: dict[str, Any], *, result: str, record: str, url: str) -> Any:
+        """Validate one record; a bad value becomes an :class:`ENARecordError` naming ENA's field (and file)."""
+        try:
+            return model.model_validate(values)
+        except ValidationError as error:
+            raise self._record_error(error, values, result=result, record=record, url=url) from None
+
+    @staticmethod
+    def _record_error(
+        error: ValidationError, values: dict[str, Any], *, result: str, record: str, url: str
+    ) -> ENARecordError:
+        first = error.errors()[0]
+        loc = [str(part) for part in first["loc"]]
+        field, file = _ENA_FIELD.get(result, {}).get(loc[0], loc[0]), ""
+        if loc[0] == "fastq_files" and len(loc) >= 3:
+            index = int(loc[1])
+            field = _FASTQ_FIELD[loc[2]]
+            file = file_name(values["fastq_files"][index].get("url", ""))
+        bad = first.get("input")
+        where = f" of {file}" if file else ""
+        return ENARecordError(
+            f"{result} {record or '(no accession)'}: {field}{where} is {bad!r}: {first['msg']}",
+            result=result,
+            record=record,
+            field=field,
+            file=file,
+            url=url,
+        )
+
+    @staticmethod
+    def _primary_or_secondary(row: dict[str, str], primary: str, secondary: str, *, result: str, url: str) -> str:
+        """The record's primary accession, else its first secondary one (ENA leaves some primaries blank)."""
+        value = row.get(primary, "").strip() or next(iter(ENAPortalClient._split(row.get(secondary, ""))), "")
+        if not value:
+            raise ENARecordError(
+                f"{result} record has neither {primary} nor {secondary}",
+                result=result,
+                record=row.get("run_accession", "") if result == "read_run" else "",
+                field=primary,
+                url=url,
+            )
+        return value
 
     def fastq_files(self, row: dict[str, str], *, accession: str, url: str) -> list[FastqFile]:
         """``fastq_ftp``/``fastq_md5``/``fastq_bytes`` (``;``-joined, same order) as FastqFile objects."""
-        return [
-            self._parse(FastqFile, values, accession=accession, url=url)
-            for values in self._fastq_values(row, accession=accession, url=url)
-        ]
+        values = self._fastq_values(row, accession=accession, url=url)
+        return [self._parse(FastqFile, v, result="read_run", record=accession, url=url) for v in values]
 
     def _fastq_values(self, row: dict[str, str], *, accession: str, url: str) -> list[dict[str, str]]:
-        """The values of :meth:`fastq_files`, not yet validated."""
-        paths = self._split(row.get("fastq_ftp", ""))
-        md5s = self._split(row.get("fastq_md5", ""))
-        sizes = self._split(row.get("fastq_bytes", ""))
-        if not (len(paths) == len(md5s) == len(sizes)):
-            raise ENAMalformedResponse(
-                f"fastq_ftp, fastq_md5 and fastq_bytes list {len(paths)}, {len(md5s)} and {len(sizes)} files",
-                accession=accession,
-                url=url,
-            )
+        """The values of :meth:`fastq_files`, not yet validated; a missing slot names its field and file."""
+        paths = self._slots(row.get("fastq_ftp", ""))
+        columns = {
+            "fastq_md5": self._slots(row.get("fastq_md5", "")),
+            "fastq_bytes": self._slots(row.get("fastq_bytes", "")),
+        }
+        names = [file_name(path) if path else "" for path in paths]
+        for index, path in enumerate(paths):
+            if not path:
+                raise ENARecordError(
+                    f"read_run {accession}: fastq_ftp has an empty slot (file {index + 1} of {len(paths)})",
+                    result="read_run",
+                    record=accession,
+                    field="fastq_ftp",
+                    url=url,
+                )
+        for column, slots in columns.items():
+            if len(slots) != len(paths):
+                raise ENARecordError(
+                    f"read_run {accession}: fastq_ftp lists {len(paths)} files but {column} has {len(slots)} values",
+                    result="read_run",
+                    record=accession,
+                    field=column,
+                    url=url,
+                )
+            for index, value in enumerate(slots):
+                if not value:
+                    raise ENARecordError(
+                        f"read_run {accession}: {column} has no value for file {index + 1} of {len(paths)} "
+                        f"({names[index]})",
+                        result="read_run",
+                        record=accession,
+                        field=column,
+                        file=names[index],
+                        url=url,
+                    )
         scheme = self.config.fastq_url_scheme
         return [
             {"url": path if "://" in path else f"{scheme}://{path}", "md5": md5.lower(), "bytes": size}
-            for path, md5, size in zip(paths, md5s, sizes, strict=True)
+            for path, md5, size in zip(paths, columns["fastq_md5"], columns["fastq_bytes"], strict=True)
         ]
 
     def study_from_row(self, row: dict[str, str], *, accession: str, url: str) -> ENAStudy:
-        primary = self._require(row, "study_accession", accession=accession, url=url)
-        values = {
-            "accession": primary,
-            "secondary_accessions": self._split(row.get("secondary_study_accession", "")),
-            "title": row.get("study_title", ""),
-            "description": row.get("study_description", ""),
-            "first_public": row.get("first_public", ""),
-            "raw": row,
-        }
-        return self._parse(ENAStudy, values, accession=accession, url=url)
+        try:
+            primary = self._primary_or_secondary(
+                row, "study_accession", "secondary_study_accession", result="study", url=url
+            )
+            secondaries = self._split(row.get("secondary_study_accession", ""))
+            values = {
+                "accession": primary,
+                "secondary_accessions": [a for a in secondaries if a != primary],
+                "title": row.get("study_title", ""),
+                "description": row.get("study_description", ""),
+                "first_public": row.get("first_public", ""),
+                "raw": row,
+            }
+            return self._parse(ENAStudy, values, result="study", record=primary, url=url)
+        except ENARecordError as error:  # without its study there is nothing to import: the whole study fails
+            raise ENAMalformedResponse(error.detail, accession=accession, url=url) from None
 
     def sample_from_row(self, row: dict[str, str], *, accession: str, url: str) -> ENASample:
-        return self._parse(
-            ENASample, self._sample_values(row, accession=accession, url=url), accession=accession, url=url
-        )
+        values = self._sample_values(row, url=url)
+        return self._parse(ENASample, values, result="sample", record=values["accession"], url=url)
 
-    def _sample_values(self, row: dict[str, str], *, accession: str, url: str) -> dict[str, Any]:
-        primary = self._require(row, "sample_accession", accession=accession, url=url)
+    def _sample_values(self, row: dict[str, str], *, url: str) -> dict[str, Any]:
+        primary = self._primary_or_secondary(
+            row, "sample_accession", "secondary_sample_accession", result="sample", url=url
+        )
         return {
             "accession": primary,
-            "secondary_accessions": self._split(row.get("secondary_sample_accession", "")),
+            "secondary_accessions": [a for a in self._split(row.get("secondary_sample_accession", "")) if a != primary],
             "title": row.get("sample_title", ""),
             "tax_id": row.get("tax_id", ""),
             "scientific_name": row.get("scientific_name", ""),
@@ -355,46 +449,80 @@ class ENAPortalClient:
             "raw": row,
         }
 
-    def run_from_row(self, row: dict[str, str], *, accession: str, url: str) -> ENARun:
-        run_accession = self._require(row, "run_accession", accession=accession, url=url)
-        values = self._run_values(row, accession=accession, url=url)
-        values["fastq_files"] = self.fastq_files(row, accession=run_accession, url=url)
-        return self._parse(ENARun, values, accession=run_accession, url=url)
+    def run_from_row(self, row: dict[str, str], *, accession: str, url: str, study_accession: str = "") -> ENARun:
+        """One run; an unusable record raises :class:`ENARecordError` naming the field and file."""
+        values = self._run_values(row, url=url, study_accession=study_accession)
+        values["fastq_files"] = self.fastq_files(row, accession=values["accession"], url=url)
+        return self._parse(ENARun, values, result="read_run", record=values["accession"], url=url)
 
-    def _run_values(self, row: dict[str, str], *, accession: str, url: str) -> dict[str, Any]:
+    def _run_values(self, row: dict[str, str], *, url: str, study_accession: str = "") -> dict[str, Any]:
         """The values of :meth:`run_from_row`, not yet validated (FASTQ files as plain dicts)."""
-        run_accession = self._require(row, "run_accession", accession=accession, url=url)
+        run_accession = row.get("run_accession", "").strip()
+        if not run_accession:
+            raise ENARecordError(
+                "read_run record has no run_accession", result="read_run", record="", field="run_accession", url=url
+            )
         values: dict[str, Any] = {name: row.get(name, "") for name in _RUN_PLAIN_FIELDS}
         values.update(
             accession=run_accession,
-            sample_accession=self._require(row, "sample_accession", accession=run_accession, url=url),
-            study_accession=self._require(row, "study_accession", accession=run_accession, url=url),
+            sample_accession=self._primary_or_secondary(
+                row, "sample_accession", "secondary_sample_accession", result="read_run", url=url
+            ),
+            study_accession=row.get("study_accession", "").strip() or study_accession,
             fastq_files=self._fastq_values(row, accession=run_accession, url=url),
             raw=row,
         )
         return values
 
-    def samples_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> list[ENASample]:
-        """:meth:`sample_from_row` of every row, validated in one pydantic call (same errors as row by row)."""
-        with gc_paused():
-            values = [self._sample_values(row, accession=accession, url=url) for row in rows]
-            try:
-                return _SAMPLES.validate_python(values)
-            except ValidationError:  # name the offending record as the row-by-row mapping does
-                return [self.sample_from_row(row, accession=accession, url=url) for row in rows]
+    def samples_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> Listed[ENASample]:
+        """:meth:`sample_from_row` of every row; unusable records are skipped (``.skipped``), never the listing."""
+        return self._map_rows(rows, lambda row: self._sample_values(row, url=url), _SAMPLES, ENASample, "sample", url)
 
-    def runs_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> list[ENARun]:
-        """:meth:`run_from_row` of every row, validated in one pydantic call (same errors as row by row).
+    def runs_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> Listed[ENARun]:
+        """:meth:`run_from_row` of every row; unusable records are skipped (``.skipped``), never the listing.
 
         Validating the whole list at once (a ``TypeAdapter``) costs about a quarter less than one
-        ``model_validate`` per run and per FASTQ file; a bad record is then looked for row by row.
+        ``model_validate`` per run and per FASTQ file; only when it fails are records looked at one by one.
         """
+        return self._map_rows(
+            rows, lambda row: self._run_values(row, url=url, study_accession=accession), _RUNS, ENARun, "read_run", url
+        )
+
+    def _map_rows(
+        self,
+        rows: list[dict[str, str]],
+        values_of: Callable[[dict[str, str]], dict[str, Any]],
+        adapter: TypeAdapter,
+        model: type,
+        result: str,
+        url: str,
+    ) -> Listed:
+        skipped: list[SkippedRecord] = []
+        seen: set[str] = set()
+        values: list[dict[str, Any]] = []
         with gc_paused():
-            values = [self._run_values(row, accession=accession, url=url) for row in rows]
+            for row in rows:
+                try:
+                    value = values_of(row)
+                except ENARecordError as error:
+                    skipped.append(error.skipped())
+                    continue
+                if value["accession"] in seen:  # ENA listed it twice (pages shifted under us): once is enough
+                    continue
+                seen.add(value["accession"])
+                values.append(value)
             try:
-                return _RUNS.validate_python(values)
+                records = adapter.validate_python(values)
             except ValidationError:
-                return [self.run_from_row(row, accession=accession, url=url) for row in rows]
+                records = []
+                for value in values:
+                    try:
+                        records.append(self._parse(model, value, result=result, record=value["accession"], url=url))
+                    except ENARecordError as error:
+                        skipped.append(error.skipped())
+        for record in skipped:
+            logger.warning("ENA %s record skipped: %s", result, record.reason)
+        return Listed(records, skipped)
 
     # ----------------------------------------------------------------- what the platform asks
 
@@ -403,44 +531,65 @@ class ENAPortalClient:
         field = "study_accession" if kind == AccessionKind.PROJECT else "secondary_study_accession"
         return f"{field}={_quote(accession)}"
 
-    def find_study(self, accession: str) -> tuple[ENAStudy, str]:
-        """The study and the data portal it was found in (``metagenome`` first, then ``ena``).
+    def find_study(self, accession: str) -> FoundStudy:
+        """The study, the data portal it was found in (``metagenome`` first, then ``ena``), and whether it is private.
 
-        :raises ENAAccessionNotFound: when no portal knows the study
+        Asked without credentials first; if no portal shows it publicly and Webin credentials are
+        configured, asked again with them (then it is private to that account).
+
+        :raises ENAAccessionNotFound: when no portal knows the study (publicly, or to our Webin account)
         """
         query = self._study_query(accession)
         portals = self.config.metagenomic_data_portals or ["ena"]
-        for portal in portals:
-            params = {"result": "study", "query": query, "fields": ",".join(STUDY_FIELDS), "dataPortal": portal}
-            url = self._url_for_message("search", {**params, "format": "json"})
-            rows = self.search(
-                result="study", query=query, fields=STUDY_FIELDS, accession=accession, data_portal=portal
-            )
-            if rows:
-                return self.study_from_row(rows[0], accession=accession, url=url), portal
+        visibilities = [False, True] if self.can_see_private else [False]
+        for private in visibilities:
+            for portal in portals:
+                params = {"result": "study", "query": query, "fields": ",".join(STUDY_FIELDS), "dataPortal": portal}
+                url = self._url_for_message("search", {**params, "format": "json"})
+                rows = self.search(
+                    result="study",
+                    query=query,
+                    fields=STUDY_FIELDS,
+                    accession=accession,
+                    data_portal=portal,
+                    private=private,
+                )
+                if rows:
+                    return FoundStudy(self.study_from_row(rows[0], accession=accession, url=url), portal, private)
         url = self._url_for_message(
             "search", {"result": "study", "query": query, "fields": ",".join(STUDY_FIELDS), "format": "json"}
         )
         where = " or ".join(f"dataPortal={p}" for p in portals)
-        raise ENAAccessionNotFound(f"ENA has no study {accession} ({where})", accession=accession, url=url)
+        seen_as = f"publicly or to Webin account {self.webin_account}" if self.can_see_private else "publicly"
+        raise ENAAccessionNotFound(f"ENA has no study {accession} ({where}, {seen_as})", accession=accession, url=url)
 
     def get_study(self, accession: str) -> ENAStudy:
-        return self.find_study(accession)[0]
+        return self.find_study(accession).study
 
     def list_samples(
-        self, study_accession: str, *, data_portal: str | None = None, progress: PageProgress | None = None
-    ) -> list[ENASample]:
-        """Every sample of a study (by its primary PRJ accession), mapped into ENASample."""
+        self,
+        study_accession: str,
+        *,
+        data_portal: str | None = None,
+        progress: PageProgress | None = None,
+        private: bool = False,
+    ) -> Listed[ENASample]:
+        """Every usable sample of a study (by its primary PRJ accession); unusable ones in ``.skipped``."""
         return self._list_study_records(
-            study_accession, "sample", SAMPLE_FIELDS, self.samples_from_rows, data_portal, progress
+            study_accession, "sample", SAMPLE_FIELDS, self.samples_from_rows, data_portal, progress, private
         )
 
     def list_runs(
-        self, study_accession: str, *, data_portal: str | None = None, progress: PageProgress | None = None
-    ) -> list[ENARun]:
-        """Every read run of a study (by its primary PRJ accession), mapped into ENARun."""
+        self,
+        study_accession: str,
+        *,
+        data_portal: str | None = None,
+        progress: PageProgress | None = None,
+        private: bool = False,
+    ) -> Listed[ENARun]:
+        """Every usable read run of a study (by its primary PRJ accession); unusable ones in ``.skipped``."""
         return self._list_study_records(
-            study_accession, "read_run", RUN_FIELDS, self.runs_from_rows, data_portal, progress
+            study_accession, "read_run", RUN_FIELDS, self.runs_from_rows, data_portal, progress, private
         )
 
     def _list_study_records(
@@ -448,10 +597,11 @@ class ENAPortalClient:
         study_accession: str,
         result: str,
         fields: Sequence[str],
-        map_rows: Callable[..., list],
+        map_rows: Callable[..., Listed],
         data_portal: str | None,
         progress: PageProgress | None,
-    ) -> list:
+        private: bool,
+    ) -> Listed:
         """Search ``result`` records of a study (all pages) and map them with ``map_rows``."""
         query = f"study_accession={_quote(study_accession)}"
         params = {"result": result, "query": query, "fields": ",".join(fields)}
@@ -463,38 +613,55 @@ class ENAPortalClient:
             accession=study_accession,
             data_portal=data_portal,
             progress=progress,
+            private=private,
         )
         return map_rows(rows, accession=study_accession, url=url)
 
     def get_run(self, run_accession: str) -> ENARun:
-        """One run by accession, via ``filereport`` (what ENA offers for file listings)."""
+        """One run by accession, via ``filereport`` (public first, then with the Webin credentials).
+
+        :raises ENARecordError: ENA's record of the run is unusable (naming the field and file)
+        """
         validate_run_accession(run_accession)
         params = {"accession": run_accession, "result": "read_run", "fields": ",".join(RUN_FIELDS)}
         url = self._url_for_message("filereport", {**params, "format": "json"})
-        rows = self.filereport(accession=run_accession, result="read_run", fields=RUN_FIELDS)
-        if not rows:
-            raise ENAAccessionNotFound(f"ENA has no run {run_accession}", accession=run_accession, url=url)
-        return self.run_from_row(rows[0], accession=run_accession, url=url)
+        for private in [False, True] if self.can_see_private else [False]:
+            rows = self.filereport(accession=run_accession, result="read_run", fields=RUN_FIELDS, private=private)
+            if rows:
+                return self.run_from_row(rows[0], accession=run_accession, url=url)
+        raise ENAAccessionNotFound(f"ENA has no run {run_accession}", accession=run_accession, url=url)
 
     def fetch_study_bundle(self, accession: str, *, progress: PageProgress | None = None) -> ENAStudyBundle:
         """The study, all its samples and all its runs, fetched completely before anything is written.
 
-        Samples that runs name but the sample search did not return (ENA is not always consistent)
-        are added from the runs' own sample fields.
+        Unusable sample or run records are left out and listed in ``skipped`` with their reason. Samples
+        that runs name but the sample search did not return (ENA is not always consistent) are added
+        from the runs' own sample fields.
 
         :raises ENAError: typed, naming the accession and URL, if anything could not be fetched
         """
-        study, portal = self.find_study(accession)
-        samples = self.list_samples(study.accession, data_portal=portal, progress=progress)
-        runs = self.list_runs(study.accession, data_portal=portal, progress=progress)
-        known = {s.accession for s in samples}
+        found = self.find_study(accession)
+        study = found.study
+        listing = {"data_portal": found.data_portal, "progress": progress, "private": found.private}
+        samples = self.list_samples(study.accession, **listing)
+        listed_runs = self.list_runs(study.accession, **listing)
+        known = {alias: sample.accession for sample in samples for alias in sample.all_accessions}
+        runs = [  # a run naming its sample by the ERS accession (its BioSample left blank) joins that sample
+            run.model_copy(update={"sample_accession": known[run.sample_accession]})
+            if known.get(run.sample_accession, run.sample_accession) != run.sample_accession
+            else run
+            for run in listed_runs
+        ]
+        skipped = [*samples.skipped, *listed_runs.skipped]
         for run in runs:
             if run.sample_accession not in known:
-                known.add(run.sample_accession)
+                known[run.sample_accession] = run.sample_accession
                 samples.append(
                     ENASample(
                         accession=run.sample_accession,
-                        secondary_accessions=[run.secondary_sample_accession] if run.secondary_sample_accession else [],
+                        secondary_accessions=[
+                            a for a in [run.secondary_sample_accession] if a and a != run.sample_accession
+                        ],
                         tax_id=run.tax_id,
                         scientific_name=run.scientific_name,
                         raw={
@@ -507,15 +674,30 @@ class ENAPortalClient:
                 )
         return ENAStudyBundle(
             study=study,
-            samples=samples,
+            samples=list(samples),
             runs=runs,
-            is_private=self.authenticated,
-            webin_submitter=self.webin_account if self.authenticated else "",
+            skipped=skipped,
+            data_portal=found.data_portal,
+            is_private=found.private,
+            webin_submitter=self.webin_account if found.private else "",
         )
+
+
+class FoundStudy(NamedTuple):
+    study: ENAStudy
+    data_portal: str
+    private: bool
 
 
 _RUN_SPECIAL = frozenset({"run_accession", "fastq_ftp", "fastq_md5", "fastq_bytes"})
 _RUN_PLAIN_FIELDS = tuple(name for name in RUN_FIELDS if name not in _RUN_SPECIAL)
+#: Where a typed field's value came from in ENA's record (per result), for error messages.
+_ENA_FIELD = {
+    "read_run": {"accession": "run_accession"},
+    "sample": {"accession": "sample_accession", "title": "sample_title"},
+    "study": {"accession": "study_accession", "title": "study_title", "description": "study_description"},
+}
+_FASTQ_FIELD = {"url": "fastq_ftp", "md5": "fastq_md5", "bytes": "fastq_bytes"}
 _SAMPLES = TypeAdapter(list[ENASample])
 _RUNS = TypeAdapter(list[ENARun])
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ena.schemas import SkippedRecord
+
 
 class ENAError(Exception):
     """Base of every error the ENA client raises.
@@ -60,3 +62,22 @@ class ENADownloadError(ENAError):
 
 class ENAChecksumMismatch(ENADownloadError):
     """A downloaded FASTQ file's md5 or size differs from what ENA advertises; the file was not kept."""
+
+
+class ENARecordError(ENAMalformedResponse):
+    """One record ENA listed is unusable; the message names the record, the field and the file.
+
+    A listing skips such a record (:meth:`skipped`) and goes on; a single-record lookup raises it.
+    """
+
+    def __init__(self, message: str, *, result: str, record: str, field: str = "", file: str = "", url: str = ""):
+        self.result = result
+        self.record = record
+        self.field = field
+        self.file = file
+        super().__init__(message, accession=record, url=url)
+
+    def skipped(self) -> SkippedRecord:
+        return SkippedRecord(
+            result=self.result, accession=self.record, field=self.field, file=self.file, reason=self.detail
+        )

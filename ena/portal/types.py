@@ -8,10 +8,13 @@ the record exactly as ENA sent it.
 from __future__ import annotations
 
 from datetime import date
+from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ena.schemas import FastqFile
+from ena.schemas import FastqFile, SkippedRecord
+
+T = TypeVar("T")
 
 STUDY_FIELDS: tuple[str, ...] = (
     "study_accession",
@@ -127,9 +130,11 @@ class ENASample(ENARecord):
 class ENARun(ENARecord):
     accession: str
     experiment_accession: str = ""
-    sample_accession: str
+    sample_accession: str = Field(
+        description="The sample's BioSample accession, or its ERS/SRS/DRS one if ENA left it blank"
+    )
     secondary_sample_accession: str = ""
-    study_accession: str
+    study_accession: str = ""
     secondary_study_accession: str = ""
     library_strategy: str = ""
     library_layout: str = ""
@@ -151,11 +156,24 @@ class ENARun(ENARecord):
     _none = field_validator("read_count", "base_count", "first_public", mode="before")(_blank_to_none)
 
 
+class Listed(list[T]):
+    """The records of a listing that could be used, plus those skipped (``skipped``), each with its reason."""
+
+    def __init__(self, records: list[T] = (), skipped: list[SkippedRecord] = ()):
+        super().__init__(records)
+        self.skipped: list[SkippedRecord] = list(skipped)
+
+
 class ENAStudyBundle(BaseModel):
-    """A study with all its samples and runs, fetched before anything is written."""
+    """A study with all its samples and runs, fetched before anything is written.
+
+    ``skipped``: records ENA listed that could not be used, each with the field and file at fault.
+    """
 
     study: ENAStudy
     samples: list[ENASample]
     runs: list[ENARun]
+    skipped: list[SkippedRecord] = []
+    data_portal: str = ""
     is_private: bool = False
     webin_submitter: str = ""

@@ -18,6 +18,7 @@ from ena.portal import (
     ENABadRequest,
     ENAMalformedResponse,
     ENAPortalClient,
+    ENARecordError,
     ENATooManyRetries,
 )
 from ena.portal.ratelimit import DEFAULT_BURST, TokenBucket, burst_for
@@ -137,17 +138,68 @@ def test_a_persistently_malformed_body_gives_malformed_response(ena_client, ena_
     assert "unparsable JSON" in str(info.value)
 
 
-def test_inconsistent_file_lists_are_malformed(ena_client, ena_mirror):
+def test_a_run_with_inconsistent_file_lists_is_skipped_naming_its_field(ena_client, ena_mirror):
     ena_mirror.store.patch_run("ERR9000003", fastq_md5="0123456789abcdef0123456789abcdef")  # one md5, two files
-    with pytest.raises(ENAMalformedResponse) as info:
-        ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
-    assert "ERR9000003" in str(info.value) and "fastq_md5" in str(info.value)
+    runs = ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
+    assert [run.accession for run in runs] == ["ERR9000001", "ERR9000002", "ERR9000004"]
+    [skipped] = runs.skipped
+    assert (skipped.result, skipped.accession, skipped.field) == ("read_run", "ERR9000003", "fastq_md5")
+    assert skipped.reason == "read_run ERR9000003: fastq_ftp lists 2 files but fastq_md5 has 1 values"
 
 
-def test_a_non_numeric_count_is_malformed(ena_client, ena_mirror):
+def test_an_empty_md5_slot_names_the_file_it_belongs_to(ena_client, ena_mirror):
+    run = ena_client.get_run("ERR9000001")
+    first, second = (file.md5 for file in run.fastq_files)
+    ena_mirror.store.patch_run("ERR9000001", fastq_md5=f"{first};")  # two slots, the second empty
+    with pytest.raises(ENARecordError) as info:
+        ena_client.get_run("ERR9000001")
+    error = info.value
+    assert (error.field, error.file) == ("fastq_md5", "ERR9000001_2.fastq.gz")
+    assert "fastq_md5 has no value for file 2 of 2 (ERR9000001_2.fastq.gz)" in str(error)
+    ena_mirror.store.patch_run("ERR9000001", fastq_md5=f";{second}")
+    assert ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION).skipped[0].file == "ERR9000001_1.fastq.gz"
+
+
+def test_a_non_numeric_count_skips_that_run_only(ena_client, ena_mirror):
     ena_mirror.store.patch_run("ERR9000002", read_count="lots")
+    runs = ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
+    assert len(runs) == 3 and "ERR9000002" not in {run.accession for run in runs}
+    [skipped] = runs.skipped
+    assert skipped.field == "read_count" and "'lots'" in skipped.reason
     with pytest.raises(ENAMalformedResponse, match="read_count"):
-        ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
+        ena_client.get_run("ERR9000002")
+
+
+def test_blank_values_are_accepted_where_ena_leaves_them_blank(ena_client, ena_mirror):
+    ena_mirror.store.patch_run(
+        "ERR9000002",
+        read_count="",
+        base_count="",
+        first_public="",
+        library_layout="",
+        instrument_model="",
+        study_accession="",
+        sample_accession="",
+    )
+    run = ena_client.get_run("ERR9000002")
+    assert run.read_count is None and run.base_count is None and run.first_public is None
+    assert run.sample_accession == "ERS9000002"  # the secondary accession stands in for a blank primary
+    assert run.study_accession == ""
+    ena_mirror.store.patch_run("ERR9000002", study_accession=SYNTHETIC_STUDY_ACCESSION)
+    bundle = ena_client.fetch_study_bundle(SYNTHETIC_STUDY_ACCESSION)
+    assert bundle.skipped == [] and len(bundle.runs) == 4
+    run = next(run for run in bundle.runs if run.accession == "ERR9000002")
+    assert run.sample_accession == "SAMEA90000002" and run.library_layout == ""  # joined to its sample
+    assert len(bundle.samples) == 4
+
+
+def test_a_run_without_any_sample_accession_is_skipped(ena_client, ena_mirror):
+    ena_mirror.store.patch_run("ERR9000004", sample_accession="", secondary_sample_accession="")
+    bundle = ena_client.fetch_study_bundle(SYNTHETIC_STUDY_ACCESSION)
+    assert len(bundle.runs) == 3
+    [skipped] = bundle.skipped
+    assert (skipped.accession, skipped.field) == ("ERR9000004", "sample_accession")
+    assert "neither sample_accession nor secondary_sample_accession" in skipped.reason
 
 
 def test_204_is_an_empty_result(ena_client, ena_mirror):
@@ -248,13 +300,23 @@ def webin(password: str = WEBIN_PASSWORD) -> WebinConfig:
 
 
 def test_private_study_needs_webin_credentials(ena_mirror):
-    public = ENAPortalClient(ena_mirror.ena_config(), webin())
-    with pytest.raises(ENAAccessionNotFound):
-        public.get_study(PRIVATE_STUDY)
-    private = ENAPortalClient(ena_mirror.ena_config(), webin(), authenticated=True)
-    bundle = private.fetch_study_bundle(PRIVATE_STUDY)
+    anonymous = ENAPortalClient(ena_mirror.ena_config(), WebinConfig())
+    with pytest.raises(ENAAccessionNotFound, match="publicly"):
+        anonymous.get_study(PRIVATE_STUDY)
+    with_webin = ENAPortalClient(ena_mirror.ena_config(), webin())
+    bundle = with_webin.fetch_study_bundle(PRIVATE_STUDY)
     assert len(bundle.runs) == 3
     assert bundle.is_private and bundle.webin_submitter == WEBIN_ACCOUNT
+    assert with_webin.get_run(bundle.runs[0].accession).accession == bundle.runs[0].accession
+
+
+def test_public_studies_are_asked_for_without_credentials_even_when_they_are_configured(ena_mirror):
+    # the mirror answers 401 to wrong credentials: a public import that sent them would fail
+    client = ENAPortalClient(ena_mirror.ena_config(), webin("wrong-password"), authenticated=True)
+    bundle = client.fetch_study_bundle(SYNTHETIC_STUDY_ACCESSION)
+    assert not bundle.is_private and bundle.webin_submitter == "" and len(bundle.runs) == 4
+    with pytest.raises(ENAAuthenticationError):  # ... and a study not public is asked for with them
+        client.get_study(PRIVATE_STUDY)
 
 
 def test_webin_password_never_appears_in_errors_or_logs(ena_mirror, caplog):
