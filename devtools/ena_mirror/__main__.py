@@ -1,4 +1,8 @@
-"""``python -m devtools.ena_mirror serve|generate``: run the local ENA mirror or (re)generate its data."""
+"""``python -m devtools.ena_mirror serve|generate``: run the local ENA mirror or (re)generate its data.
+
+``serve`` accepts the Webin accounts of ``<data-dir>/webin_accounts.json`` (the private study's
+generated password) and any ``--webin-account ACCOUNT:PASSWORD`` (which wins for the same account).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +14,22 @@ from pathlib import Path
 
 from devtools.ena_mirror.generator import (
     LARGE_STUDY_ACCESSION,
+    ensure_webin_accounts,
     generate_amplicon_study,
+    generate_layouts_study,
+    generate_private_study,
     generate_synthetic_study,
     large_study_record,
+    synthetic_genomes,
     write_study,
 )
-from devtools.ena_mirror.layout import DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT, PORTAL_API_PREFIX
+from devtools.ena_mirror.layout import (
+    DEFAULT_DATA_DIR,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    PORTAL_API_PREFIX,
+    webin_accounts_path,
+)
 from devtools.ena_mirror.server import make_server
 
 
@@ -46,7 +60,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "generate":
-        made = [generate_synthetic_study(args.data_dir), generate_amplicon_study(args.data_dir)]
+        genomes = synthetic_genomes()
+        made = [
+            generate_synthetic_study(args.data_dir),
+            generate_amplicon_study(args.data_dir),
+            generate_layouts_study(args.data_dir, genomes=genomes),
+            generate_private_study(args.data_dir, genomes=genomes),
+        ]
+        ensure_webin_accounts(args.data_dir)
         if args.large_runs:
             record = large_study_record(args.large_runs)
             write_study(record, args.data_dir)
@@ -54,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         for record in made:
             print(f"{record.accession}: {len(record.samples)} samples, {len(record.runs)} runs")
         print(f"data dir: {args.data_dir}")
+        print(f"Webin accounts of private studies: {webin_accounts_path(args.data_dir)}")
         return 0
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
@@ -72,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
                 "portal_api_url": f"http://{host}:{port}{PORTAL_API_PREFIX}",
                 "studies": server.store.accessions(),
                 "data_dir": str(args.data_dir),
+                "webin_accounts_file": str(webin_accounts_path(args.data_dir)),
+                "webin_accounts": sorted(server.store.webin_accounts),
             }
         ),
         flush=True,

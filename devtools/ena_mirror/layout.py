@@ -10,10 +10,14 @@ DEFAULT_DATA_DIR = LOCAL_STATE_DIR / "ena-mirror"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 PORTAL_API_PREFIX = "/ena/portal/api/"
+#: Files the mirror serves: ENA's FASTQ (``vol1/fastq/``) and submitted files (``vol1/run/``).
+FILES_PREFIX = "/vol1/"
 FASTQ_PREFIX = "/vol1/fastq/"
 #: ENA's Webin authentication service (checks submitters' passwords; see accounts.webin).
 WEBIN_AUTH_TOKEN_PATH = "/ena/submit/webin/auth/token"
 STUDIES_DIRNAME = "studies"
+#: ``{"Webin-90005": "<password>"}``: the Webin accounts the mirror accepts, made by ``ensure_mirror_data``.
+WEBIN_ACCOUNTS_FILENAME = "webin_accounts.json"
 
 
 def fastq_dir(run_accession: str) -> str:
@@ -30,6 +34,17 @@ def fastq_dir(run_accession: str) -> str:
     return f"vol1/fastq/{prefix}/{extra}/{run_accession}"
 
 
+def submitted_dir(run_accession: str) -> str:
+    """ENA's directory for the files a submitter uploaded: ``vol1/run/<first 6 chars>/<run>`` (no digit level)."""
+    return f"vol1/run/{run_accession[:6]}/{run_accession}"
+
+
+def run_of_file(path: str) -> str:
+    """The run a served file belongs to: the name of its directory (both FASTQ and submitted layouts)."""
+    parts = path.strip("/").split("/")
+    return parts[-2] if len(parts) >= 2 else ""
+
+
 def fastq_names(run_accession: str, *, paired: bool) -> list[str]:
     """ENA's FASTQ file names: ``ERR1_1.fastq.gz`` + ``ERR1_2.fastq.gz`` (paired) or ``ERR1.fastq.gz``."""
     if paired:
@@ -39,3 +54,7 @@ def fastq_names(run_accession: str, *, paired: bool) -> list[str]:
 
 def studies_dir(data_dir: Path) -> Path:
     return data_dir / STUDIES_DIRNAME
+
+
+def webin_accounts_path(data_dir: Path) -> Path:
+    return data_dir / WEBIN_ACCOUNTS_FILENAME

@@ -4,11 +4,21 @@ Endpoints (defaults: 127.0.0.1:8765):
 
 * ``GET /ena/portal/api/search?result=&query=&fields=&format=json|tsv&limit=&offset=&dataPortal=``
 * ``GET /ena/portal/api/filereport?accession=&result=read_run|analysis&fields=&format=&limit=&offset=``
-* ``GET|HEAD /vol1/fastq/...`` -- the files ``fastq_ftp`` names (``Range: bytes=N-`` supported)
+* ``GET|HEAD /vol1/fastq/...``, ``/vol1/run/...`` -- the files ``fastq_ftp`` and ``submitted_ftp`` name
+  (``Range: bytes=N-`` supported)
+* ``POST /ena/submit/webin/auth/token`` -- ENA's Webin password check
 * ``GET|POST|DELETE /_mirror/faults`` -- see :mod:`devtools.ena_mirror.faults`
 * ``GET /_mirror/health``, ``GET /_mirror/requests``, ``POST /_mirror/reload``
 
-Private studies need HTTP Basic credentials of their Webin submitter (wrong credentials: 401).
+Answers as ENA's (see :mod:`devtools.ena_mirror.store` for search and filereport): JSON lists of
+string-valued records; ``filereport`` of nothing visible is 204 with ``format=json`` and a header line
+alone with TSV; a refused request is 400 with a JSON body (``status``, ``error``, ``message``, ``path``)
+with ``format=json`` and the bare message as text otherwise.
+
+Private data: private studies need HTTP Basic credentials of their Webin submitter (wrong credentials:
+401). Their FASTQ (and submitted) files are sent only with valid credentials of that account; to
+anyone else the answer is the 404 of a file that does not exist, so existence is never revealed.
+Accounts: ``webin_accounts`` plus ``<data_dir>/webin_accounts.json`` (made by ``ensure_mirror_data``).
 In tests, start it in-process with :func:`run_mirror_in_thread`.
 """
 
@@ -31,12 +41,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from devtools.ena_mirror.faults import FaultRule, Faults
-from devtools.ena_mirror.generator import StudyRecord, ensure_mirror_data, read_studies
+from devtools.ena_mirror.generator import StudyRecord, ensure_mirror_data, mirror_webin_accounts, read_studies
 from devtools.ena_mirror.layout import (
     DEFAULT_DATA_DIR,
     DEFAULT_HOST,
     DEFAULT_PORT,
-    FASTQ_PREFIX,
+    FILES_PREFIX,
     PORTAL_API_PREFIX,
     WEBIN_AUTH_TOKEN_PATH,
 )
@@ -46,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SEARCH_LIMIT = 100_000
 CHUNK = 1 << 16
+#: Fields whose ``;``-joined paths the mirror stores without host and answers with its own ``host:port``.
+FILE_PATH_FIELDS = ("fastq_ftp", "submitted_ftp", "sra_ftp", "bam_ftp")
 
 
 @dataclass
@@ -61,12 +73,27 @@ class MirrorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], *, data_dir: Path, store: MirrorStore, faults: Faults):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        *,
+        data_dir: Path,
+        store: MirrorStore,
+        faults: Faults,
+        extra_webin_accounts: dict[str, str] | None = None,
+    ):
         self.data_dir = data_dir
         self.store = store
         self.faults = faults
+        #: Accounts given in code or on the command line: kept over those of the data dir on reload.
+        self.extra_webin_accounts = dict(extra_webin_accounts or {})
         self.request_log: deque[RequestRecord] = deque(maxlen=5000)
         super().__init__(address, MirrorRequestHandler)
+
+    def reload(self) -> None:
+        """Read the studies and Webin accounts of the data dir again."""
+        self.store.replace(read_studies(self.data_dir))
+        self.store.webin_accounts = {**mirror_webin_accounts(self.data_dir), **self.extra_webin_accounts}
 
 
 def _wrong_md5(md5: str) -> str:
@@ -105,6 +132,13 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             headers=headers,
         )
 
+    def _portal_error(self, message: str) -> None:
+        """A refused Portal API request (400): JSON with ``format=json``, else the bare message as text."""
+        if self._query.get("format", "tsv") == "json":
+            self._error(400, message)
+        else:
+            self._send(400, message.encode(), content_type="text/plain")
+
     def _account(self) -> tuple[bool, str | None]:
         """(credentials acceptable, account). No Authorization header: (True, None)."""
         header = self.headers.get("Authorization")
@@ -118,7 +152,7 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         except (binascii.Error, UnicodeDecodeError):
             return False, None
         accounts = self.server.store.webin_accounts
-        return (account in accounts and accounts[account] == password), account
+        return (account in accounts and hmac.compare_digest(accounts[account], password)), account
 
     def _host(self) -> str:
         host = self.headers.get("Host")
@@ -144,7 +178,7 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         try:
             if self._path.startswith(PORTAL_API_PREFIX):
                 self._portal(self._path[len(PORTAL_API_PREFIX) :].strip("/"))
-            elif self._path.startswith(FASTQ_PREFIX):
+            elif self._path.startswith(FILES_PREFIX):
                 self._fastq()
             elif self._path == "/_mirror/faults":
                 self._send_json(200, self.server.faults.to_json())
@@ -175,7 +209,7 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
         elif self._path == WEBIN_AUTH_TOKEN_PATH:
             self._webin_token(raw)
         elif self._path == "/_mirror/reload":
-            self.server.store.replace(read_studies(self.server.data_dir))
+            self.server.reload()
             self._send_json(200, {"ok": True, "studies": self.server.store.accessions()})
         else:
             self._error(404, f"No such resource: {self._path}")
@@ -218,11 +252,13 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
     def _render(self, rows: list[dict[str, str]], fields: list[str]) -> list[dict[str, str]]:
         host = self._host()
         wrong = self.server.faults.wrong_md5_runs
+        paths = [name for name in fields if name in FILE_PATH_FIELDS]
         out = []
         for row in rows:
             item = {name: row.get(name, "") for name in fields}
-            if "fastq_ftp" in item and item["fastq_ftp"]:
-                item["fastq_ftp"] = ";".join(f"{host}/{path}" for path in item["fastq_ftp"].split(";"))
+            for name in paths:
+                if item[name]:
+                    item[name] = ";".join(f"{host}/{path}" if path else "" for path in item[name].split(";"))
             if "fastq_md5" in item and row.get("run_accession") in wrong:
                 item["fastq_md5"] = ";".join(_wrong_md5(m) for m in item["fastq_md5"].split(";"))
             out.append(item)
@@ -255,23 +291,24 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
             else:
                 self._error(404, f"No such endpoint: {endpoint}")
                 return
-            fields = self.server.store.check_fields(result, q.get("fields", "").split(","))
+            fields = self.server.store.check_fields(result, q.get("fields", "").split(","), endpoint=endpoint)
             limit = int(q.get("limit", DEFAULT_SEARCH_LIMIT) or 0)
             offset = int(q.get("offset", 0) or 0)
             if limit < 0 or offset < 0:
                 raise PortalError("limit and offset must not be negative")
         except PortalError as error:
-            self._error(400, str(error))
+            self._portal_error(str(error))
             return
         except ValueError:
-            self._error(400, "limit and offset must be integers")
+            self._portal_error("limit and offset must be integers")
             return
         page = rows[offset : offset + limit] if limit else rows[offset:]
-        if endpoint == "filereport" and not rows:
-            self._send(204)  # ENA: an accession it does not know (or cannot show) -> 204 No Content
+        as_json = q.get("format", "tsv") == "json"
+        if endpoint == "filereport" and not rows and as_json:
+            self._send(204)  # an accession ENA does not know (or cannot show) -> 204 No Content
             return
         rendered = self._render(page, fields)
-        if q.get("format", "tsv") == "json":
+        if as_json:
             body, content_type = json.dumps(rendered).encode(), "application/json"
         else:
             lines = ["\t".join(fields)] + ["\t".join(r[f] for f in fields) for r in rendered]
@@ -283,9 +320,15 @@ class MirrorRequestHandler(BaseHTTPRequestHandler):
     # FASTQ files ---------------------------------------------------------------------------------
 
     def _fastq(self) -> None:
+        """A file under ``vol1/``; a private study's only to its submitter's valid credentials, else 404."""
         root = self.server.data_dir.resolve()
         path = (root / self._path.lstrip("/")).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        ok, account = self._account()
+        if (
+            not path.is_relative_to(root)
+            or not path.is_file()
+            or not self.server.store.file_visible(self._path, account if ok else None)
+        ):
             self._error(404, f"No such file: {self._path}")
             return
         rule = self.server.faults.take("fastq")
@@ -420,11 +463,17 @@ def make_server(
     studies: Iterable[StudyRecord] = (),
     webin_accounts: dict[str, str] | None = None,
 ) -> MirrorHTTPServer:
-    """A mirror server over ``data_dir`` (standard studies generated if missing) plus ``studies``."""
+    """A mirror server over ``data_dir`` (standard studies generated if missing) plus ``studies``.
+
+    :param webin_accounts: Webin account -> password, besides (and over) ``<data_dir>/webin_accounts.json``
+    """
     if generate:
         ensure_mirror_data(data_dir, large_runs=large_runs)
-    store = MirrorStore([*read_studies(data_dir), *studies], webin_accounts=webin_accounts)
-    return MirrorHTTPServer((host, port), data_dir=data_dir, store=store, faults=Faults())
+    accounts = {**mirror_webin_accounts(data_dir), **(webin_accounts or {})}
+    store = MirrorStore([*read_studies(data_dir), *studies], webin_accounts=accounts)
+    return MirrorHTTPServer(
+        (host, port), data_dir=data_dir, store=store, faults=Faults(), extra_webin_accounts=webin_accounts
+    )
 
 
 def run_mirror_in_thread(
@@ -441,7 +490,8 @@ def run_mirror_in_thread(
 
     :param data_dir: the mirror's data (default ``.local/ena-mirror``; standard studies generated if missing)
     :param studies: extra in-memory studies to serve
-    :param webin_accounts: Webin account -> password accepted for private studies
+    :param webin_accounts: Webin account -> password accepted for private studies (besides those of
+        ``<data_dir>/webin_accounts.json``)
 
     Example::
 
