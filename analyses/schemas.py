@@ -116,6 +116,18 @@ class SlurmJobRecord(StrictModel):
     updated_at: datetime | None = None
 
 
+class ReadsUsed(StrictModel):
+    """Which of the run's FASTQ files the analysis took, and why (the rule of ``ena.read_files``)."""
+
+    layout: str = Field(description="single or paired")
+    files: list[str] = Field(description="The files analysed, read 1 first")
+    unpaired_not_analysed: str | None = Field(
+        default=None, description="A third file of unpaired reads the run lists: recorded, not downloaded or analysed"
+    )
+    library_layout: str = Field(default="", description="What ENA's library_layout said")
+    rule: str = Field(description="The roles and how they were decided, in words")
+
+
 class Provenance(StrictModel):
     """Enough to say exactly how a result was made."""
 
@@ -125,6 +137,7 @@ class Provenance(StrictModel):
     parameters_hash: str = ""
     tool_versions: dict[str, str] = {}
     input_checksums: dict[str, str] = {}
+    reads: ReadsUsed | None = None
     slurm_jobs: list[SlurmJobRecord] = []
     work_dir: str | None = None
     prefect_flow_run_id: str | None = None

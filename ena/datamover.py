@@ -21,12 +21,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
 
 from core.checksums import file_md5
-from core.config import ENAConfig
+from core.config import ENAConfig, WebinConfig
+from ena import read_files
 from ena.portal.errors import ENAChecksumMismatch, ENADownloadError
 from ena.portal.types import ENARun
 from ena.schemas import FastqFile
@@ -48,7 +48,7 @@ class DownloadedFile:
 
 
 def file_name(url: str) -> str:
-    name = Path(urlsplit(url).path).name
+    name = read_files.file_name(url)
     if not name or name in (".", ".."):
         raise ValueError(f"cannot name a file after {url!r}")
     return name
@@ -72,15 +72,28 @@ class Datamover:
     """Downloads FASTQ files with verification, resume and retries.
 
     :param config: timeouts, retries and backoff (``EMG_CONFIG.ena``); defaults from settings
+    :param webin: Webin credentials (``EMG_CONFIG.webin``) for private runs' files; defaults from settings
     :param sleep: how to wait between retries
     """
 
-    def __init__(self, config: ENAConfig | None = None, *, sleep: Callable[[float], None] = time.sleep):
-        if config is None:
+    def __init__(
+        self,
+        config: ENAConfig | None = None,
+        *,
+        webin: WebinConfig | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if config is None or webin is None:
             from ena.portal.client import default_configs
 
-            config = default_configs()[0]
+            default_ena, default_webin = default_configs()
+            config = config or default_ena
+            webin = webin or default_webin
         self.config = config
+        self.webin_account = webin.emg_webin_account or ""
+        self._webin_auth: httpx.Auth | None = None
+        if webin.emg_webin_account and webin.emg_webin_password is not None:
+            self._webin_auth = httpx.BasicAuth(webin.emg_webin_account, webin.emg_webin_password.get_secret_value())
         self._sleep = sleep
         self._http = httpx.Client(timeout=httpx.Timeout(config.timeout_seconds), follow_redirects=True)
 
@@ -94,13 +107,14 @@ class Datamover:
         self.close()
 
     def download_run(
-        self, run: ENARun | Sequence[FastqFile], dest_dir: Path, *, accession: str = ""
+        self, run: ENARun | Sequence[FastqFile], dest_dir: Path, *, accession: str = "", private: bool = False
     ) -> list[DownloadedFile]:
         """Download every FASTQ file of ``run`` into ``dest_dir`` (created if needed), verified.
 
         :param run: an ENARun, or its list of FastqFile
         :param dest_dir: where the files go (final names as in the URLs)
         :param accession: the run accession for messages (taken from an ENARun if given)
+        :param private: the run is private: send the Webin credentials (ENA serves its files only then)
         :raises ENAChecksumMismatch: a file's md5/size differs from ENA's (the file is not kept)
         :raises ENADownloadError: a file could not be fetched after retries
         """
@@ -110,10 +124,17 @@ class Datamover:
             files = list(run)
         if not files:
             raise ENADownloadError("ENA lists no FASTQ files for this run", accession=accession)
+        if private and self._webin_auth is None:
+            raise ENADownloadError(
+                "the run is private: its files need EMG_WEBIN__EMG_WEBIN_ACCOUNT and EMG_WEBIN__EMG_WEBIN_PASSWORD",
+                accession=accession,
+            )
         dest_dir.mkdir(parents=True, exist_ok=True)
-        return [self.download_file(f, dest_dir, accession=accession) for f in files]
+        return [self.download_file(f, dest_dir, accession=accession, private=private) for f in files]
 
-    def download_file(self, file: FastqFile, dest_dir: Path, *, accession: str = "") -> DownloadedFile:
+    def download_file(
+        self, file: FastqFile, dest_dir: Path, *, accession: str = "", private: bool = False
+    ) -> DownloadedFile:
         """Download one file to ``dest_dir/<name>``; see :meth:`download_run`."""
         final = dest_dir / file_name(file.url)
         part = final.with_name(final.name + ".part")
@@ -128,7 +149,7 @@ class Datamover:
             problem = ""
             for attempt in range(attempts):
                 try:
-                    self._fetch(file, part, accession=accession)
+                    self._fetch(file, part, accession=accession, private=private)
                     break
                 except _Retry as retry:
                     problem = str(retry)
@@ -152,7 +173,7 @@ class Datamover:
             os.replace(part, final)
             return DownloadedFile(final, file.url, file.md5, file.bytes)
 
-    def _fetch(self, file: FastqFile, part: Path, *, accession: str) -> None:
+    def _fetch(self, file: FastqFile, part: Path, *, accession: str, private: bool = False) -> None:
         """Bring ``part`` to ``file.bytes`` bytes, resuming what is there. Raises _Retry on transient faults."""
         have = part.stat().st_size if part.exists() else 0
         if have > file.bytes:
@@ -162,13 +183,20 @@ class Datamover:
             return
         headers = {"Range": f"bytes={have}-"} if have else {}
         try:
-            with self._http.stream("GET", file.url, headers=headers) as response:
+            auth = self._webin_auth if private else None
+            with self._http.stream("GET", file.url, headers=headers, auth=auth) as response:
                 status = response.status_code
                 if status == 416:
                     part.unlink(missing_ok=True)
                     raise _Retry("HTTP 416 on resume; restarting")
                 if status == 429 or status >= 500:
                     raise _Retry(f"HTTP {status}")
+                if status in (401, 403):
+                    raise ENADownloadError(
+                        f"HTTP {status}: refused to Webin account {self.webin_account or '(none)'}",
+                        accession=accession,
+                        url=file.url,
+                    )
                 if status not in (200, 206):
                     raise ENADownloadError(f"HTTP {status}", accession=accession, url=file.url)
                 mode = "ab" if status == 206 and have else "wb"

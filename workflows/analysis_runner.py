@@ -1,6 +1,8 @@
 """Carry one analysis from reads to stored results: plain library code that the flows call from tasks.
 
-Steps: fetch the run's FASTQ files (md5-checked) into the analysis' work area, launch the pipeline
+Steps: decide which of the run's FASTQ files are read 1, read 2 or unpaired (``ena.read_files``: a
+run no pipeline can take fails here, before any download), fetch those files (md5-checked) into the
+analysis' work area, launch the pipeline
 on Slurm with the launcher of its engine, follow it while recording its Slurm jobs on the Analysis,
 then parse the outputs and publish them (``analyses.publishing``: files, DRS objects and results in
 one transaction).
@@ -32,11 +34,12 @@ from django.db import transaction
 from analyses import recording
 from analyses.models import Analysis
 from analyses.publishing import publish_analysis
-from analyses.schemas import Provenance
+from analyses.schemas import Provenance, ReadsUsed
 from core.db import DISCONNECT_ERRORS, drop_broken_connection, outlasting_disconnects
 from core.errors import DomainError
 from ena.datamover import Datamover
 from ena.portal.errors import ENAError
+from ena.read_files import ReadFileSelection, file_name, select_read_files
 from ena.schemas import FastqFile
 from workflows.pipelines.definition import PipelineDefinition, PipelineParameters, RunInputs
 from workflows.pipelines.launchers.base import Launcher
@@ -48,6 +51,7 @@ from workflows.slurm import SlurmError, SlurmUnavailableError
 
 logger = logging.getLogger(__name__)
 
+SELECT_STEP = "select_reads"
 FETCH_STEP = "fetch_reads"
 LAUNCH_STEP = "launch"
 PIPELINE_STEP = "pipeline"
@@ -99,14 +103,40 @@ class AnalysisOutcome:
     message: str | None = None
 
 
-def fetch_reads(*, analysis: Analysis, work_area: WorkArea, datamover: Datamover) -> tuple[RunInputs, dict[str, str]]:
-    """Download the run's FASTQ files into ``<work area>/reads``, verified against ENA's md5 and size.
+def select_reads(analysis: Analysis) -> ReadFileSelection:
+    """The run's files by role (read 1, read 2, unpaired), decided from names and layout before any download.
 
-    :return: the pipeline inputs, and each file's verified md5 by file name
+    :raises ena.read_files.UnusableReadFiles: the run's files cannot be taken (the message says why)
     """
     ena_run = analysis.run.ena_run
     files = [FastqFile.model_validate(file) for file in ena_run.fastq_files]
-    downloaded = datamover.download_run(files, work_area.path(READS_DIR), accession=ena_run.accession)
+    return select_read_files(files, library_layout=ena_run.library_layout, accession=ena_run.accession)
+
+
+def reads_used(selection: ReadFileSelection) -> ReadsUsed:
+    """The selection as recorded in the analysis' provenance."""
+    return ReadsUsed(
+        layout=selection.layout.value,
+        files=[file_name(file.url) for file in selection.reads],
+        unpaired_not_analysed=file_name(selection.unpaired.url) if selection.unpaired else None,
+        library_layout=selection.library_layout,
+        rule=selection.rule,
+    )
+
+
+def fetch_reads(
+    *, analysis: Analysis, work_area: WorkArea, datamover: Datamover, selection: ReadFileSelection
+) -> tuple[RunInputs, dict[str, str]]:
+    """Download the selected FASTQ files into ``<work area>/reads``, verified against ENA's md5 and size.
+
+    A private run's files are asked for with the Webin credentials.
+
+    :return: the pipeline inputs (read 1 first), and each file's verified md5 by file name
+    """
+    ena_run = analysis.run.ena_run
+    downloaded = datamover.download_run(
+        selection.reads, work_area.path(READS_DIR), accession=ena_run.accession, private=ena_run.is_private
+    )
     checksums = {file.path.name: file.md5 for file in downloaded}
     outlasting_disconnects(
         lambda: recording.mark_reads_fetched(analysis=analysis, checksums=checksums), what="recording the reads"
@@ -253,6 +283,7 @@ def launch_fresh(
     work_area: WorkArea,
     inputs: RunInputs,
     checksums: dict[str, str],
+    reads: ReadsUsed,
     params: dict | None,
     flow_run_id: str | None,
 ) -> LaunchHandle:
@@ -265,6 +296,7 @@ def launch_fresh(
         parameters=typed_params.model_dump(mode="json"),
         parameters_hash=typed_params.sha256(),
         input_checksums=checksums,
+        reads=reads,
         work_dir=str(work_area.root),
         prefect_flow_run_id=flow_run_id,
     )
@@ -313,8 +345,10 @@ def run_analysis(
         HANDED_OVER when the claim was lost (nothing recorded: the new holder carries on)
     """
     work_area = WorkArea.for_analysis(analysis.accession)
-    step = LAUNCH_STEP
+    step = SELECT_STEP
     try:
+        selection = select_reads(analysis)
+        step = LAUNCH_STEP
         handle: LaunchHandle | None = None
         previous = launcher.reattach(pipeline, work_area)
         if previous is not None and previous.adopted:
@@ -326,7 +360,9 @@ def run_analysis(
         while True:
             if handle is None:
                 step = FETCH_STEP
-                inputs, checksums = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
+                inputs, checksums = fetch_reads(
+                    analysis=analysis, work_area=work_area, datamover=datamover, selection=selection
+                )
                 step = LAUNCH_STEP
                 handle = launch_fresh(
                     analysis=analysis,
@@ -335,6 +371,7 @@ def run_analysis(
                     work_area=work_area,
                     inputs=inputs,
                     checksums=checksums,
+                    reads=reads_used(selection),
                     params=params,
                     flow_run_id=flow_run_id,
                 )
@@ -366,7 +403,11 @@ def run_analysis(
             accession=analysis.accession, run_accession=analysis.run.ena_run.accession, outcome=Outcome.COMPLETED
         )
         provenance = outputs.provenance.model_copy(
-            update={"prefect_flow_run_id": flow_run_id, "slurm_jobs": progress.slurm_job_records()}
+            update={
+                "prefect_flow_run_id": flow_run_id,
+                "slurm_jobs": progress.slurm_job_records(),
+                "reads": reads_used(selection),
+            }
         )
 
         @transaction.atomic

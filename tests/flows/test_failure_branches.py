@@ -13,7 +13,7 @@ from analyses.models import Analysis
 from drs.models import DrsObject
 from ena.datamover import Datamover
 from tests.flows.holders import first_holder_launches_and_dies, run_as_next_holder
-from workflows.analysis_runner import Outcome, fetch_reads, launch_with_retries
+from workflows.analysis_runner import Outcome, fetch_reads, launch_with_retries, select_reads
 from workflows.ledger.models import WorkItem, WorkState
 from workflows.pipelines import launcher_for
 from workflows.pipelines.launchers.records import read_launch_record
@@ -52,8 +52,10 @@ def test_slurm_unreachable_at_submission_is_retried_then_reported_with_nothing_s
     analysis, item, pipeline, _launcher, config = work
     launcher = launcher_for(pipeline, slurm=unreachable_slurm(tmp_path))
     work_area = WorkArea.for_analysis(analysis.accession)
-    with Datamover(config.ena) as datamover:
-        inputs, _ = fetch_reads(analysis=analysis, work_area=work_area, datamover=datamover)
+    with Datamover(config.ena, webin=config.webin) as datamover:
+        inputs, _ = fetch_reads(
+            analysis=analysis, work_area=work_area, datamover=datamover, selection=select_reads(analysis)
+        )
     waits: list[float] = []
 
     with pytest.raises(SlurmUnavailableError) as unavailable:

@@ -33,20 +33,35 @@ class StudySummary(BaseModel):
     completed: list[str] = []
     failed: dict[str, str] = {}
     skipped: dict[str, str] = {}
+    #: ENA records the import left out (run or sample accession -> why); also on the study's import report
+    not_imported: dict[str, str] = {}
 
     def line(self) -> str:
         return (
             f"{self.study} ({self.ena_study}) {self.pipeline}: {len(self.completed)} done, "
-            f"{len(self.failed)} failed, {len(self.skipped)} skipped, {self.created} new analyses"
+            f"{len(self.failed)} failed, {len(self.skipped)} skipped, {self.created} new analyses, "
+            f"{len(self.not_imported)} ENA records not imported"
         )
 
 
+class ImportedStudy(BaseModel):
+    mgys: str
+    not_imported: dict[str, str] = {}
+
+
 @task(retries=3, retry_delay_seconds=[2, 10, 30], task_run_name="import {study_accession} from ENA")
-def import_study(study_accession: str) -> str:
-    """Upsert the ENA study, its samples and runs, and the MGYS study (idempotent, so safe to retry)."""
+def import_study(study_accession: str) -> ImportedStudy:
+    """Upsert the ENA study, its samples and runs, and the MGYS study (idempotent, so safe to retry).
+
+    A study ENA does not show publicly is asked for with the Webin credentials (``EMG_WEBIN__*``) and
+    imported private to that account; its analyses are private too.
+    """
     summary = import_ena_study(study_accession)
     get_run_logger().info("ENA import of %s: %s", study_accession, "; ".join(summary.lines()))
-    return Study.objects.by_accession(study_accession).values_list("accession", flat=True).get()
+    return ImportedStudy(
+        mgys=summary.mgys_accession,
+        not_imported={record.accession or f"({record.result})": record.reason for record in summary.skipped},
+    )
 
 
 @task(task_run_name="register analyses of {mgys}")
@@ -78,7 +93,7 @@ def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: 
                 return None
             analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=accession)
             pipeline = get_pipeline(pipeline_name, pipeline_version)
-            with Datamover(EMG_CONFIG.ena) as datamover:
+            with Datamover(EMG_CONFIG.ena, webin=EMG_CONFIG.webin) as datamover:
                 outcome = run_analysis(
                     analysis=analysis,
                     pipeline=pipeline,
@@ -122,7 +137,8 @@ def analyse_study(
     logger = get_run_logger()
     pipeline_name = pipeline_name or EMG_CONFIG.pipelines.bundled_pipeline_name
     pipeline_version = pipeline_version or EMG_CONFIG.pipelines.bundled_pipeline_version
-    mgys = import_study(study_accession)
+    imported = import_study(study_accession)
+    mgys = imported.mgys
     registered = register_analyses(mgys, pipeline_name, pipeline_version, sample_limit, rerun_failed)
 
     futures = [
@@ -133,6 +149,7 @@ def analyse_study(
         ena_study=study_accession,
         pipeline=f"{pipeline_name}@{pipeline_version}",
         created=registered.created,
+        not_imported=imported.not_imported,
     )
     for work, future in zip(registered.work, futures, strict=True):
         outcome = future.result()
