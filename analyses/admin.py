@@ -23,7 +23,7 @@ from django.utils.safestring import SafeString
 
 from accounts.admin import VisibleRowsAdminMixin
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
-from ena.admin import JSON_FORMFIELD_OVERRIDES, AccessionSearchMixin, pretty_json
+from ena.admin import JSON_FORMFIELD_OVERRIDES, AccessionSearchMixin, import_report_html, pretty_json
 
 INLINE_LIMIT = 20
 #: Biomes offered by the biome list filter: those at most this many labels deep (root:A:B:C).
@@ -173,11 +173,12 @@ class StudyAdmin(PrivacyListMixin, AccessionSearchMixin, admin.ModelAdmin):
     list_select_related = ("biome",)
     search_fields = ("=accession", "title")
     autocomplete_fields = ("biome", "ena_study")
-    readonly_fields = ("accession", "all_samples", "all_analyses", "created_at", "updated_at")
+    readonly_fields = ("accession", "ena_import", "all_samples", "all_analyses", "created_at", "updated_at")
     fields = (
         "accession",
         "title",
         "ena_study",
+        "ena_import",
         "ena_accessions",
         "biome",
         "is_private",
@@ -188,6 +189,12 @@ class StudyAdmin(PrivacyListMixin, AccessionSearchMixin, admin.ModelAdmin):
         "updated_at",
     )
     inlines = (StudySampleInline, StudyAnalysisInline)
+
+    @admin.display(description="ENA import")
+    def ena_import(self, obj: Study) -> SafeString | str:
+        if obj.ena_study_id is None:
+            return "-"
+        return import_report_html(obj.ena_study.import_report)
 
     @admin.display(description="All samples")
     def all_samples(self, obj: Study) -> SafeString | str:

@@ -18,6 +18,8 @@ from pydantic import AfterValidator, WithJsonSchema
 from analyses.models import Analysis, Assembly, ExperimentType
 from analyses.schemas import AnalysisStatusFlag, Provenance, StatusFlagValue
 from ena.accessions import ACCESSION_PATTERNS, AccessionKind
+from ena.read_files import UnusableReadFiles, file_name, select_read_files
+from ena.schemas import FastqFile, ImportReport
 
 #: A GOLD-style lineage: ``root`` then ``:``-separated labels; no empty, padded or ``/``-containing labels.
 LINEAGE_PATTERN = re.compile(r"root(?::[^:/\s\x00-\x1f](?:[^:/\x00-\x1f]{0,253}[^:/\s\x00-\x1f])?)*")
@@ -180,6 +182,10 @@ class ENAStudyOut(Schema):
     accession: str
     title: str
     fetched_at: datetime | None
+    import_report: ImportReport | None = Field(
+        description="What the last import found: records skipped with the field and file at fault, "
+        "runs ENA no longer lists"
+    )
 
 
 class StudyDetailOut(StudyOut):
@@ -249,6 +255,29 @@ class RunOut(Schema):
         return _first_accession(obj.sample)
 
 
+class ReadFilesOut(Schema):
+    """Which of the run's FASTQ files an analysis takes, by the rule of ``ena.read_files``."""
+
+    layout: str | None = Field(description="single or paired; null when no pipeline can take the files")
+    analysed: list[str] = Field(description="The files analysed, read 1 first")
+    unpaired_not_analysed: str | None
+    rule: str = Field(description="How the roles were decided, or why the files cannot be taken")
+
+
+def read_files_of(ena_run) -> ReadFilesOut:
+    files = [FastqFile.model_validate(file) for file in ena_run.fastq_files]
+    try:
+        selection = select_read_files(files, library_layout=ena_run.library_layout)
+    except UnusableReadFiles as unusable:
+        return ReadFilesOut(layout=None, analysed=[], unpaired_not_analysed=None, rule=str(unusable))
+    return ReadFilesOut(
+        layout=selection.layout.value,
+        analysed=[file_name(file.url) for file in selection.reads],
+        unpaired_not_analysed=file_name(selection.unpaired.url) if selection.unpaired else None,
+        rule=selection.rule,
+    )
+
+
 class RunDetailOut(RunOut):
     experiment_accession: str
     library_strategy: str
@@ -259,6 +288,11 @@ class RunDetailOut(RunOut):
     base_count: int | None
     first_public: date | None
     metadata: dict = Field(description="Curator-editable platform metadata")
+    read_files: ReadFilesOut
+
+    @staticmethod
+    def resolve_read_files(obj) -> ReadFilesOut:
+        return read_files_of(obj.ena_run)
 
 
 # ---------------------------------------------------------------------------------------------- assemblies

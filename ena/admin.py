@@ -10,12 +10,13 @@ from django.contrib import admin
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from accounts.admin import VisibleRowsAdminMixin
 from ena.accessions import accession_kind
 from ena.models import Run, Sample, Study
+from ena.schemas import ImportReport
 
 #: Longest JSON shown in full on a change page; longer values are cut with a note.
 MAX_PRETTY_JSON_CHARS = 20_000
@@ -33,6 +34,51 @@ def pretty_json(value: Any, *, limit: int = MAX_PRETTY_JSON_CHARS) -> SafeString
     if len(text) > limit:
         text = f"{text[:limit]}\n… ({len(text) - limit} more characters not shown)"
     return format_html('<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>', text)
+
+
+def import_report_html(report: dict | None) -> SafeString:
+    """A study's import report as curators read it: counts, then a table of the records skipped and why.
+
+    :param report: ``ena.Study.import_report`` (an :class:`ena.schemas.ImportReport` as JSON), or None
+    """
+    if not report:
+        return format_html("<em>{}</em>", "not imported by this version yet")
+    parsed = ImportReport.model_validate(report)
+    summary = format_html(
+        "<p>{} of {} runs and {} of {} samples imported{}{}.</p>",
+        parsed.runs_imported,
+        parsed.runs_listed,
+        parsed.samples_imported,
+        parsed.samples_listed,
+        f" from the {parsed.data_portal} portal" if parsed.data_portal else "",
+        " (private: fetched with the Webin credentials)" if parsed.private else "",
+    )
+    parts = [summary]
+    if parsed.skipped:
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (record.result, record.accession or "-", record.field or "-", record.file or "-", record.reason)
+                for record in parsed.skipped
+            ),
+        )
+        parts.append(
+            format_html(
+                "<p><strong>{} records skipped</strong> (the rest of the study was imported):</p>"
+                "<table><thead><tr><th>record</th><th>accession</th><th>field</th><th>file</th><th>reason</th>"
+                "</tr></thead><tbody>{}</tbody></table>",
+                len(parsed.skipped),
+                rows,
+            )
+        )
+    if parsed.no_longer_listed:
+        parts.append(
+            format_html(
+                "<p>Runs ENA no longer lists (kept, with their analyses): {}</p>", ", ".join(parsed.no_longer_listed)
+            )
+        )
+    return format_html_join("", "{}", ((part,) for part in parts))
 
 
 class PrettyJSONFormField(forms.JSONField):
@@ -90,6 +136,12 @@ class ENAObjectAdmin(VisibleRowsAdminMixin, AccessionSearchMixin, admin.ModelAdm
 @admin.register(Study)
 class StudyAdmin(ENAObjectAdmin):
     list_display = ("accession", "title", "is_private", "webin_submitter", "fetched_at")
+    readonly_fields = ("import_report_summary", *ENAObjectAdmin.readonly_fields)
+    exclude = ("metadata", "import_report")
+
+    @admin.display(description="last import")
+    def import_report_summary(self, obj: Study) -> SafeString:
+        return import_report_html(obj.import_report)
 
 
 @admin.register(Sample)
