@@ -5,16 +5,35 @@ from __future__ import annotations
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DataError, connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from pydantic import SecretStr
 
 from analyses.ena_sync import import_ena_study
 from analyses.models import ExperimentType
 from analyses.models import Run as PlatformRun
 from analyses.models import Sample as PlatformSample
 from analyses.models import Study as PlatformStudy
-from devtools.ena_mirror.generator import AMPLICON_STUDY_ACCESSION, LARGE_STUDY_ACCESSION, SYNTHETIC_STUDY_ACCESSION
+from core.config import WebinConfig
+from devtools.ena_mirror.generator import (
+    AMPLICON_STUDY_ACCESSION,
+    LARGE_STUDY_ACCESSION,
+    LAYOUT_BLANKS_RUN,
+    LAYOUT_BROKEN_RUN,
+    LAYOUT_ILLUMINA_NAMES,
+    LAYOUT_ILLUMINA_NAMES_RUN,
+    LAYOUT_SINGLE_RUN,
+    LAYOUT_THREE_FILE_RUN,
+    LAYOUT_UNTAKEABLE_RUN,
+    LAYOUTS_STUDY_ACCESSION,
+    PRIVATE_STUDY_ACCESSION,
+    PRIVATE_STUDY_RUN,
+    PRIVATE_STUDY_WEBIN_ACCOUNT,
+    SYNTHETIC_STUDY_ACCESSION,
+    mirror_webin_accounts,
+)
 from ena.models import Run, Sample, Study
-from ena.portal import ENATooManyRetries
+from ena.portal import ENAAccessionNotFound, ENAPortalClient, ENATooManyRetries
 from tests.ena.conftest import PAGING_STUDY_RUNS
 
 MODELS = (Study, Sample, Run, PlatformStudy, PlatformSample, PlatformRun, PlatformSample.studies.through)
@@ -176,3 +195,109 @@ def test_management_command_fails_with_one_line(mirror_settings):
     assert "PRJEB99999" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(CommandError, match="not a valid"):
         call_command("import_ena_study", "nonsense", "--no-progress")
+
+
+# --------------------------------------------------------------------- ENA's real record shapes
+
+
+def test_one_broken_record_is_skipped_and_reported_never_the_whole_study(ena_client, client, admin_client):
+    summary = import_ena_study(LAYOUTS_STUDY_ACCESSION, client=ena_client)
+
+    imported = set(Run.objects.filter(study__accession=LAYOUTS_STUDY_ACCESSION).values_list("accession", flat=True))
+    assert imported == {
+        LAYOUT_SINGLE_RUN,
+        LAYOUT_BLANKS_RUN,
+        LAYOUT_THREE_FILE_RUN,
+        LAYOUT_UNTAKEABLE_RUN,  # imported: it is the analysis that cannot take it
+        LAYOUT_ILLUMINA_NAMES_RUN,
+    }  # not the broken record, not the suppressed run
+    reason = f"read_run {LAYOUT_BROKEN_RUN}: fastq_md5 has no value for file 2 of 2 ({LAYOUT_BROKEN_RUN}_2.fastq.gz)"
+    assert [record.reason for record in summary.skipped] == [reason]
+    report = Study.objects.get(accession=LAYOUTS_STUDY_ACCESSION).import_report
+    assert (report["runs_listed"], report["runs_imported"]) == (6, 5)
+    assert report["skipped"] == [
+        {
+            "result": "read_run",
+            "accession": LAYOUT_BROKEN_RUN,
+            "field": "fastq_md5",
+            "file": f"{LAYOUT_BROKEN_RUN}_2.fastq.gz",
+            "reason": reason,
+        }
+    ]
+
+    detail = client.get(f"/api/v2/studies/{LAYOUTS_STUDY_ACCESSION}").json()
+    assert detail["ena_study"]["import_report"]["skipped"] == report["skipped"]
+    assert detail["runs_count"] == 5
+    page = admin_client.get(f"/admin/analyses/study/{PlatformStudy.objects.get().pk}/change/").content.decode()
+    assert "1 records skipped" in page and f"{LAYOUT_BROKEN_RUN}_2.fastq.gz" in page and "fastq_md5" in page
+
+
+def test_blank_values_are_imported_as_blanks(ena_client):
+    import_ena_study(LAYOUTS_STUDY_ACCESSION, client=ena_client)
+    run = Run.objects.select_related("sample").get(accession=LAYOUT_BLANKS_RUN)
+    assert (run.library_layout, run.read_count, run.base_count, run.instrument_model, run.first_public) == (
+        "",
+        None,
+        None,
+        "",
+        None,
+    )
+    assert run.sample.accession.startswith("ERS")  # ENA left the BioSample accession blank
+    assert PlatformRun.objects.get(ena_run=run).sample.ena_sample == run.sample
+
+
+def test_each_run_detail_says_which_files_an_analysis_takes(ena_client, client):
+    import_ena_study(LAYOUTS_STUDY_ACCESSION, client=ena_client)
+    three = client.get(f"/api/v2/runs/{LAYOUT_THREE_FILE_RUN}").json()["read_files"]
+    assert three["layout"] == "paired"
+    assert three["analysed"] == [f"{LAYOUT_THREE_FILE_RUN}_1.fastq.gz", f"{LAYOUT_THREE_FILE_RUN}_2.fastq.gz"]
+    assert three["unpaired_not_analysed"] == f"{LAYOUT_THREE_FILE_RUN}.fastq.gz"
+    illumina = client.get(f"/api/v2/runs/{LAYOUT_ILLUMINA_NAMES_RUN}").json()["read_files"]
+    assert illumina["analysed"] == list(LAYOUT_ILLUMINA_NAMES)
+    single = client.get(f"/api/v2/runs/{LAYOUT_SINGLE_RUN}").json()["read_files"]
+    assert (single["layout"], single["analysed"]) == ("single", [f"{LAYOUT_SINGLE_RUN}.fastq.gz"])
+    untakeable = client.get(f"/api/v2/runs/{LAYOUT_UNTAKEABLE_RUN}").json()["read_files"]
+    assert untakeable["layout"] is None and "do not say which is read 1" in untakeable["rule"]
+
+
+def test_a_run_ena_stops_listing_is_kept_and_reported(ena_client, ena_mirror):
+    import_ena_study(LAYOUTS_STUDY_ACCESSION, client=ena_client)
+    ena_mirror.store.suppress(LAYOUT_SINGLE_RUN)
+    summary = import_ena_study(LAYOUTS_STUDY_ACCESSION, client=ena_client)
+    assert summary.no_longer_listed == [LAYOUT_SINGLE_RUN]
+    assert Run.objects.filter(accession=LAYOUT_SINGLE_RUN).exists()
+    assert Study.objects.get(accession=LAYOUTS_STUDY_ACCESSION).import_report["no_longer_listed"] == [LAYOUT_SINGLE_RUN]
+
+
+def test_a_private_study_is_imported_with_webin_credentials_and_stays_private(
+    ena_mirror, mirror_data_dir, admin_client
+):
+    client = Client()  # anonymous (admin_client is the logged-in ``client`` fixture)
+    accounts = mirror_webin_accounts(mirror_data_dir)
+    anonymous = ENAPortalClient(ena_mirror.ena_config(), WebinConfig())
+    with pytest.raises(ENAAccessionNotFound):
+        import_ena_study(PRIVATE_STUDY_ACCESSION, client=anonymous)
+    webin = WebinConfig(
+        emg_webin_account=PRIVATE_STUDY_WEBIN_ACCOUNT,
+        emg_webin_password=SecretStr(accounts[PRIVATE_STUDY_WEBIN_ACCOUNT]),
+    )
+    summary = import_ena_study(PRIVATE_STUDY_ACCESSION, client=ENAPortalClient(ena_mirror.ena_config(), webin))
+    assert summary.private
+    mgys = PlatformStudy.objects.get(accession=summary.mgys_accession)
+    rows = [
+        mgys,
+        *PlatformRun.objects.filter(study=mgys),
+        *PlatformSample.objects.filter(studies=mgys),
+        Study.objects.get(accession=PRIVATE_STUDY_ACCESSION),
+        *Run.objects.filter(study__accession=PRIVATE_STUDY_ACCESSION),
+    ]
+    assert len(rows) == 5
+    assert all(row.is_private and row.webin_submitter == PRIVATE_STUDY_WEBIN_ACCOUNT for row in rows)
+    for path in (
+        f"/api/v2/studies/{PRIVATE_STUDY_ACCESSION}",
+        f"/api/v2/studies/{mgys.accession}",
+        f"/api/v2/runs/{PRIVATE_STUDY_RUN}",
+    ):
+        assert client.get(path).status_code == 404, path
+        assert admin_client.get(path).status_code == 200, path  # the superuser sees private data
+    assert PRIVATE_STUDY_ACCESSION not in client.get("/api/v2/studies").content.decode()
