@@ -89,6 +89,7 @@ class ENAPortalClient:
     :param webin: Webin credentials (``EMG_CONFIG.webin``); without them private data is not seen
     :param authenticated: require the Webin credentials (refuse to start without them)
     :param sleep: how to wait between retries (tests may pass a recorder)
+    :param transport: an httpx transport instead of the network (contract tests replay ENA's answers)
     """
 
     def __init__(
@@ -98,6 +99,7 @@ class ENAPortalClient:
         *,
         authenticated: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
     ):
         if ena is None or webin is None:
             default_ena, default_webin = default_configs()
@@ -120,6 +122,7 @@ class ENAPortalClient:
             timeout=httpx.Timeout(ena.timeout_seconds),
             headers={"Accept": "application/json", "User-Agent": "emgapiv2-ena-client"},
             follow_redirects=True,
+            transport=transport,
         )
 
     @property
