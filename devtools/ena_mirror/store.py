@@ -11,7 +11,8 @@ Behaviour copied from ENA (as documented and as clients observe it):
   submitted and SRA files, and ``search`` answers the accession and ``description``;
 * ``search`` with no hits answers ``[]``; ``filereport`` for a well-formed accession ENA does not
   know (or that is private to someone else, or suppressed) answers **HTTP 204, no body**;
-* a malformed accession or an unknown ``result`` is **HTTP 400** with a JSON ``{"message": ...}``;
+* a malformed accession or an unknown ``result`` is **HTTP 400** too (:class:`PortalError`; the server
+  answers ``{"message": ...}`` with ``format=json``, the bare message as text otherwise);
 * a record whose primary accession is blank (a sample without BioSample accession) is still served:
   records are told apart by primary accession, else secondary, else position;
 * suppressed runs and samples (:meth:`MirrorStore.suppress`, or ``suppressed`` in a study's record)
