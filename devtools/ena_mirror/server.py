@@ -29,6 +29,7 @@ import binascii
 import hmac
 import json
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -89,6 +90,12 @@ class MirrorHTTPServer(ThreadingHTTPServer):
         self.extra_webin_accounts = dict(extra_webin_accounts or {})
         self.request_log: deque[RequestRecord] = deque(maxlen=5000)
         super().__init__(address, MirrorRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client closing its kept-alive connection is normal (httpx does on close); anything else is logged."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def reload(self) -> None:
         """Read the studies and Webin accounts of the data dir again."""

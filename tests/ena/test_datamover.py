@@ -6,10 +6,13 @@ import hashlib
 import time
 
 import pytest
+from pydantic import SecretStr
 
+from core.config import WebinConfig
 from devtools.ena_mirror.faults import FaultRule
+from devtools.ena_mirror.generator import PRIVATE_STUDY_RUN, PRIVATE_STUDY_WEBIN_ACCOUNT, mirror_webin_accounts
 from ena.datamover import Datamover, download_run_fastqs
-from ena.portal import ENAChecksumMismatch, ENADownloadError
+from ena.portal import ENAChecksumMismatch, ENADownloadError, ENAPortalClient
 
 
 def md5(path) -> str:
@@ -111,3 +114,20 @@ def test_a_stalled_download_times_out_and_is_resumed(ena_client, ena_mirror, tmp
     assert md5(files[0].path) == run.fastq_files[0].md5
     fastq = [r for r in ena_mirror.requests if r.path.startswith("/vol1/fastq/")]
     assert [r.status for r in fastq] == [200, 206, 200]  # stalled, resumed, second file
+
+
+def test_a_private_runs_files_need_the_webin_credentials(ena_config, ena_mirror, mirror_data_dir, tmp_path):
+    webin = WebinConfig(
+        emg_webin_account=PRIVATE_STUDY_WEBIN_ACCOUNT,
+        emg_webin_password=SecretStr(mirror_webin_accounts(mirror_data_dir)[PRIVATE_STUDY_WEBIN_ACCOUNT]),
+    )
+    with ENAPortalClient(ena_config, webin) as client:
+        run = client.get_run(PRIVATE_STUDY_RUN)
+    with Datamover(ena_config, webin=WebinConfig()) as anonymous:
+        with pytest.raises(ENADownloadError, match="need EMG_WEBIN__EMG_WEBIN_ACCOUNT"):
+            anonymous.download_run(run, tmp_path / "refused", private=True)
+        with pytest.raises(ENADownloadError, match="HTTP 404"):  # the mirror, like ENA, does not say it exists
+            anonymous.download_run(run, tmp_path / "refused")
+    with Datamover(ena_config, webin=webin) as mover:
+        files = mover.download_run(run, tmp_path / "ok", private=True)
+    assert [md5(f.path) for f in files] == [f.md5 for f in run.fastq_files]

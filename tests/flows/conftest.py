@@ -12,7 +12,11 @@ from django.db import connection
 
 from analyses.ena_sync import import_ena_study
 from analyses.models import Analysis, Study
-from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
+from devtools.ena_mirror.generator import (
+    PRIVATE_STUDY_WEBIN_ACCOUNT,
+    SYNTHETIC_STUDY_ACCESSION,
+    mirror_webin_accounts,
+)
 from devtools.ena_mirror.server import MirrorHandle, run_mirror_in_thread
 from workflows.analysis_ledger import register_study_work
 from workflows.flows import analyse_study as analyse_study_module
@@ -65,8 +69,14 @@ def current_database_url() -> str:
 
 
 def platform_env(mirror: MirrorHandle, storage: dict[str, Path]) -> dict[str, str]:
-    """The environment a worker (another process) needs to act on this test's database, mirror and storage."""
+    """The environment a worker (another process) needs to act on this test's database, mirror and storage.
+
+    The platform's Webin account is the mirror's private study's submitter, so private imports work.
+    """
+    webin = mirror_webin_accounts(mirror.data_dir)
     return {
+        "EMG_WEBIN__EMG_WEBIN_ACCOUNT": PRIVATE_STUDY_WEBIN_ACCOUNT,
+        "EMG_WEBIN__EMG_WEBIN_PASSWORD": webin[PRIVATE_STUDY_WEBIN_ACCOUNT],
         "EMG_DATABASE__URL": current_database_url(),
         "EMG_ENA__PORTAL_API_URL": mirror.portal_api_url,
         "EMG_ENA__FASTQ_URL_SCHEME": "http",

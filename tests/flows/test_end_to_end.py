@@ -17,11 +17,25 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from django.test import Client
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
+from devtools.ena_mirror.generator import (
+    LAYOUT_BLANKS_RUN,
+    LAYOUT_BROKEN_RUN,
+    LAYOUT_ILLUMINA_NAMES,
+    LAYOUT_ILLUMINA_NAMES_RUN,
+    LAYOUT_PAIRS,
+    LAYOUT_SINGLE_RUN,
+    LAYOUT_THREE_FILE_RUN,
+    LAYOUT_UNTAKEABLE_RUN,
+    LAYOUTS_STUDY_ACCESSION,
+    PRIVATE_STUDY_ACCESSION,
+    PRIVATE_STUDY_RUN,
+    SYNTHETIC_STUDY_ACCESSION,
+)
 from tests.flows.conftest import platform_env
 from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
 
@@ -112,6 +126,85 @@ def test_post_analyses_study_on_worker_and_slurm_exactly_once(client, superuser,
     assert wait_for_flow_run(client, again.json()["flow_run_id"], headers)["state_type"] == "COMPLETED"
     assert slurm_jobs_in(storage["work_root"], second_started) == []
     assert len(client.get(f"/api/v2/studies/{study['accession']}/analyses").json()["items"]) == 4
+
+
+def test_enas_real_run_layouts_and_a_private_study_through_the_api(client, superuser, prefect, mirror, storage):
+    """Every run layout ENA has, one broken record, and a private study imported with Webin credentials."""
+    headers = basic_auth("admin", "admin-password")
+    launched = {}
+    for accession in (LAYOUTS_STUDY_ACCESSION, PRIVATE_STUDY_ACCESSION):  # both at once: the worker runs them together
+        response = client.post(
+            f"/api/v2/private/studies/{accession}/analyse", {}, content_type="application/json", **headers
+        )
+        assert response.status_code == 202, response.content
+        launched[accession] = response.json()["flow_run_id"]
+    for accession, flow_run_id in launched.items():
+        assert wait_for_flow_run(client, flow_run_id, headers)["state_type"] == "COMPLETED", accession
+
+    # The broken record was skipped with its reason; the rest of the study was imported
+    study = client.get(f"/api/v2/studies/{LAYOUTS_STUDY_ACCESSION}", **headers).json()
+    [skipped] = study["ena_study"]["import_report"]["skipped"]
+    assert (skipped["accession"], skipped["field"], skipped["file"]) == (
+        LAYOUT_BROKEN_RUN,
+        "fastq_md5",
+        f"{LAYOUT_BROKEN_RUN}_2.fastq.gz",
+    )
+    analyses = client.get(f"/api/v2/studies/{study['accession']}/analyses", **headers).json()["items"]
+    by_run = {analysis["run_accession"]: analysis for analysis in analyses}
+    assert set(by_run) == {
+        LAYOUT_SINGLE_RUN,
+        LAYOUT_BLANKS_RUN,
+        LAYOUT_THREE_FILE_RUN,
+        LAYOUT_UNTAKEABLE_RUN,
+        LAYOUT_ILLUMINA_NAMES_RUN,
+    }
+    states = {run: analysis["state"] for run, analysis in by_run.items()}
+    assert states == {run: "failed" if run == LAYOUT_UNTAKEABLE_RUN else "completed" for run in by_run}, states
+
+    # The run no pipeline can take failed before any download, saying why
+    untakeable = client.get(f"/api/v2/analyses/{by_run[LAYOUT_UNTAKEABLE_RUN]['accession']}", **headers).json()
+    message = untakeable["status"]["analysis_failed"]["message"]
+    assert message.startswith(f"select_reads: {LAYOUT_UNTAKEABLE_RUN}: 2 files") and "read 1" in message
+    fetched = [r.path for r in mirror.requests if r.path.startswith("/vol1/fastq/")]
+    assert not any(LAYOUT_UNTAKEABLE_RUN in path for path in fetched)
+
+    # The three-file run was analysed from its pair: the unpaired file was named, never fetched
+    three = client.get(f"/api/v2/analyses/{by_run[LAYOUT_THREE_FILE_RUN]['accession']}", **headers).json()
+    reads = three["provenance"]["reads"]
+    assert reads["layout"] == "paired"
+    assert reads["files"] == [f"{LAYOUT_THREE_FILE_RUN}_1.fastq.gz", f"{LAYOUT_THREE_FILE_RUN}_2.fastq.gz"]
+    assert reads["unpaired_not_analysed"] == f"{LAYOUT_THREE_FILE_RUN}.fastq.gz"
+    assert not any(path.endswith(f"/{LAYOUT_THREE_FILE_RUN}.fastq.gz") for path in fetched)
+    qc = client.get(f"/api/v2/analyses/{three['accession']}/quality-control", **headers).json()
+    assert qc["before_filtering"]["total_reads"] == 2 * LAYOUT_PAIRS  # the pair's reads, no orphans
+    single = client.get(f"/api/v2/analyses/{by_run[LAYOUT_SINGLE_RUN]['accession']}", **headers).json()
+    assert single["provenance"]["reads"]["layout"] == "single"
+    illumina = client.get(f"/api/v2/analyses/{by_run[LAYOUT_ILLUMINA_NAMES_RUN]['accession']}", **headers).json()
+    assert illumina["provenance"]["reads"]["files"] == list(LAYOUT_ILLUMINA_NAMES)
+    for run in (LAYOUT_SINGLE_RUN, LAYOUT_BLANKS_RUN, LAYOUT_THREE_FILE_RUN, LAYOUT_ILLUMINA_NAMES_RUN):
+        results = client.get(f"/api/v2/analyses/{by_run[run]['accession']}/results", **headers).json()
+        assert results["predicted_proteins"] > 0, run
+
+    # The private study: analysed with the Webin credentials, private, invisible to anonymous callers
+    private = client.get(f"/api/v2/studies/{PRIVATE_STUDY_ACCESSION}", **headers).json()
+    assert private["is_private"] and private["ena_study"]["import_report"]["private"]
+    [analysis] = client.get(f"/api/v2/studies/{private['accession']}/analyses", **headers).json()["items"]
+    assert analysis["state"] == "completed" and analysis["is_private"]
+    downloads = client.get(f"/api/v2/analyses/{analysis['accession']}/downloads", **headers).json()
+    assert downloads
+    anonymous = Client()
+    for path in (
+        f"/api/v2/studies/{PRIVATE_STUDY_ACCESSION}",
+        f"/api/v2/studies/{private['accession']}",
+        f"/api/v2/runs/{PRIVATE_STUDY_RUN}",
+        f"/api/v2/analyses/{analysis['accession']}",
+        f"/api/v2/analyses/{analysis['accession']}/results",
+        f"/ga4gh/drs/v1/objects/{downloads[0]['drs_object_id']}",
+    ):
+        assert anonymous.get(path).status_code == 404, path
+    listed = anonymous.get("/api/v2/analyses", {"page_size": 100}).json()["items"]
+    assert analysis["accession"] not in {item["accession"] for item in listed}
+    assert PRIVATE_STUDY_ACCESSION not in anonymous.get("/api/v2/studies").content.decode()
 
 
 def test_realistic_example_suspends_for_a_curators_sample_limit(prefect, storage) -> None:
