@@ -22,6 +22,14 @@ bash scripts/daemon.sh stop ena-mirror >/dev/null
 bash scripts/daemon.sh start ena-mirror -- $PY -m devtools.ena_mirror serve --port 8765
 bash scripts/wait-http.sh "http://127.0.0.1:8765/ena/portal/api/search?result=study&query=study_accession=%22$DEMO_STUDY%22&format=json" 120 "ENA mirror"
 
+# The platform's Webin account (it imports private ENA studies) is the mirror's private study's
+# submitter unless EMG_WEBIN__* say otherwise; its password was generated into the mirror's data dir.
+if [[ -z "${EMG_WEBIN__EMG_WEBIN_ACCOUNT:-}" ]]; then
+  export EMG_WEBIN__EMG_WEBIN_ACCOUNT=Webin-90005
+  EMG_WEBIN__EMG_WEBIN_PASSWORD=$($PY -c 'from devtools.ena_mirror.generator import mirror_webin_accounts as accounts; print(accounts()["Webin-90005"])')
+  export EMG_WEBIN__EMG_WEBIN_PASSWORD
+fi
+
 step "Prefect server, flows and a worker in the pool 'slurm'"
 bash scripts/daemon.sh start prefect-server -- .venv/bin/prefect server start --host 127.0.0.1 --port 4200
 bash scripts/wait-http.sh http://127.0.0.1:4200/api/health 120 "Prefect server"
@@ -50,5 +58,7 @@ The platform is running (./task stop stops it; ./task slurm:down stops Slurm):
   Prefect UI       http://127.0.0.1:4200
   GA4GH DRS        $API/ga4gh/drs/v1/objects/$MGYS
   ENA mirror       http://127.0.0.1:8765/ena/portal/api/
+                   PRJEB90004: every ENA run layout; PRJEB90005: private to Webin-90005
+                   (password in .local/ena-mirror/webin_accounts.json)
   Logs             .local/run/*.log
 EOF2
