@@ -380,7 +380,6 @@ class ENAPortalClient:
             "fastq_md5": self._slots(row.get("fastq_md5", "")),
             "fastq_bytes": self._slots(row.get("fastq_bytes", "")),
         }
-        names = [file_name(path) if path else "" for path in paths]
         for index, path in enumerate(paths):
             if not path:
                 raise ENARecordError(
@@ -403,11 +402,11 @@ class ENAPortalClient:
                 if not value:
                     raise ENARecordError(
                         f"read_run {accession}: {column} has no value for file {index + 1} of {len(paths)} "
-                        f"({names[index]})",
+                        f"({file_name(paths[index])})",
                         result="read_run",
                         record=accession,
                         field=column,
-                        file=names[index],
+                        file=file_name(paths[index]),
                         url=url,
                     )
         scheme = self.config.fastq_url_scheme
