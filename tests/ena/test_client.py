@@ -160,6 +160,14 @@ def test_an_empty_md5_slot_names_the_file_it_belongs_to(ena_client, ena_mirror):
     assert ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION).skipped[0].file == "ERR9000001_1.fastq.gz"
 
 
+def test_a_malformed_md5_names_its_file(ena_client, ena_mirror):
+    second = ena_client.get_run("ERR9000004").fastq_files[1].md5
+    ena_mirror.store.patch_run("ERR9000004", fastq_md5=f"not-an-md5;{second}")
+    [skipped] = ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION).skipped
+    assert (skipped.field, skipped.file) == ("fastq_md5", "ERR9000004_1.fastq.gz")
+    assert skipped.reason.startswith("read_run ERR9000004: fastq_md5 of ERR9000004_1.fastq.gz is 'not-an-md5'")
+
+
 def test_a_non_numeric_count_skips_that_run_only(ena_client, ena_mirror):
     ena_mirror.store.patch_run("ERR9000002", read_count="lots")
     runs = ena_client.list_runs(SYNTHETIC_STUDY_ACCESSION)
