@@ -27,6 +27,7 @@ import httpx
 from core.checksums import file_md5
 from core.config import ENAConfig, WebinConfig
 from ena import read_files
+from ena.portal.credentials import WEBIN_SETTINGS, webin_basic_auth
 from ena.portal.errors import ENAChecksumMismatch, ENADownloadError
 from ena.portal.types import ENARun
 from ena.schemas import FastqFile
@@ -91,9 +92,7 @@ class Datamover:
             webin = webin or default_webin
         self.config = config
         self.webin_account = webin.emg_webin_account or ""
-        self._webin_auth: httpx.Auth | None = None
-        if webin.emg_webin_account and webin.emg_webin_password is not None:
-            self._webin_auth = httpx.BasicAuth(webin.emg_webin_account, webin.emg_webin_password.get_secret_value())
+        self._webin_auth = webin_basic_auth(webin)
         self._sleep = sleep
         self._http = httpx.Client(timeout=httpx.Timeout(config.timeout_seconds), follow_redirects=True)
 
@@ -126,7 +125,7 @@ class Datamover:
             raise ENADownloadError("ENA lists no FASTQ files for this run", accession=accession)
         if private and self._webin_auth is None:
             raise ENADownloadError(
-                "the run is private: its files need EMG_WEBIN__EMG_WEBIN_ACCOUNT and EMG_WEBIN__EMG_WEBIN_PASSWORD",
+                f"the run is private: its files need {WEBIN_SETTINGS}",
                 accession=accession,
             )
         dest_dir.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from core.config import ENAConfig, WebinConfig, current_config
 from core.gc_pause import gc_paused
 from ena.accessions import AccessionKind, validate_run_accession, validate_study_accession
+from ena.portal.credentials import WEBIN_SETTINGS, webin_basic_auth
 from ena.portal.errors import (
     ENAAccessionNotFound,
     ENAAuthenticationError,
@@ -111,13 +112,9 @@ class ENAPortalClient:
         self._sleep = sleep
         # ``requests_per_second`` on average, a short burst allowed (see ena.portal.ratelimit)
         self._bucket = TokenBucket(ena.requests_per_second, capacity=burst_for(ena.requests_per_second))
-        self._webin_auth: httpx.Auth | None = None
-        if webin.emg_webin_account and webin.emg_webin_password is not None:
-            self._webin_auth = httpx.BasicAuth(webin.emg_webin_account, webin.emg_webin_password.get_secret_value())
-        elif authenticated:
-            raise ENAAuthenticationError(
-                "private ENA data needs EMG_WEBIN__EMG_WEBIN_ACCOUNT and EMG_WEBIN__EMG_WEBIN_PASSWORD"
-            )
+        self._webin_auth = webin_basic_auth(webin)
+        if authenticated and self._webin_auth is None:
+            raise ENAAuthenticationError(f"private ENA data needs {WEBIN_SETTINGS}")
         self._http = httpx.Client(
             timeout=httpx.Timeout(ena.timeout_seconds),
             headers={"Accept": "application/json", "User-Agent": "emgapiv2-ena-client"},
@@ -129,6 +126,11 @@ class ENAPortalClient:
     def can_see_private(self) -> bool:
         """Whether Webin credentials are configured (private studies of that account can be found)."""
         return self._webin_auth is not None
+
+    @property
+    def _visibilities(self) -> list[bool]:
+        """How to ask for a record, in order: publicly, then (with credentials configured) privately."""
+        return [False, True] if self.can_see_private else [False]
 
     @classmethod
     def from_settings(cls, *, authenticated: bool = False) -> ENAPortalClient:
@@ -166,10 +168,7 @@ class ENAPortalClient:
         :raises ENAError: a typed subclass naming the accession and the URL
         """
         if private and self._webin_auth is None:
-            raise ENAAuthenticationError(
-                "private ENA data needs EMG_WEBIN__EMG_WEBIN_ACCOUNT and EMG_WEBIN__EMG_WEBIN_PASSWORD",
-                accession=accession,
-            )
+            raise ENAAuthenticationError(f"private ENA data needs {WEBIN_SETTINGS}", accession=accession)
         auth = self._webin_auth if private else None
         params = {**params, "format": "json"}
         url = self._url_for_message(endpoint, params)
@@ -543,8 +542,7 @@ class ENAPortalClient:
         """
         query = self._study_query(accession)
         portals = self.config.metagenomic_data_portals or ["ena"]
-        visibilities = [False, True] if self.can_see_private else [False]
-        for private in visibilities:
+        for private in self._visibilities:
             for portal in portals:
                 params = {"result": "study", "query": query, "fields": ",".join(STUDY_FIELDS), "dataPortal": portal}
                 url = self._url_for_message("search", {**params, "format": "json"})
@@ -627,7 +625,7 @@ class ENAPortalClient:
         validate_run_accession(run_accession)
         params = {"accession": run_accession, "result": "read_run", "fields": ",".join(RUN_FIELDS)}
         url = self._url_for_message("filereport", {**params, "format": "json"})
-        for private in [False, True] if self.can_see_private else [False]:
+        for private in self._visibilities:
             rows = self.filereport(accession=run_accession, result="read_run", fields=RUN_FIELDS, private=private)
             if rows:
                 return self.run_from_row(rows[0], accession=run_accession, url=url)
