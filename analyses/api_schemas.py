@@ -18,8 +18,8 @@ from pydantic import AfterValidator, WithJsonSchema
 from analyses.models import Analysis, Assembly, ExperimentType
 from analyses.schemas import AnalysisStatusFlag, Provenance, StatusFlagValue
 from ena.accessions import ACCESSION_PATTERNS, AccessionKind
-from ena.read_files import UnusableReadFiles, file_name, select_read_files
-from ena.schemas import FastqFile, ImportReport
+from ena.read_files import UnusableReadFiles, select_stored_run_files
+from ena.schemas import ImportReport
 
 #: A GOLD-style lineage: ``root`` then ``:``-separated labels; no empty, padded or ``/``-containing labels.
 LINEAGE_PATTERN = re.compile(r"root(?::[^:/\s\x00-\x1f](?:[^:/\x00-\x1f]{0,253}[^:/\s\x00-\x1f])?)*")
@@ -265,15 +265,14 @@ class ReadFilesOut(Schema):
 
 
 def read_files_of(ena_run) -> ReadFilesOut:
-    files = [FastqFile.model_validate(file) for file in ena_run.fastq_files]
     try:
-        selection = select_read_files(files, library_layout=ena_run.library_layout)
+        selection = select_stored_run_files(ena_run)
     except UnusableReadFiles as unusable:
         return ReadFilesOut(layout=None, analysed=[], unpaired_not_analysed=None, rule=str(unusable))
     return ReadFilesOut(
         layout=selection.layout.value,
-        analysed=[file_name(file.url) for file in selection.reads],
-        unpaired_not_analysed=file_name(selection.unpaired.url) if selection.unpaired else None,
+        analysed=selection.read_names,
+        unpaired_not_analysed=selection.unpaired_name,
         rule=selection.rule,
     )
 

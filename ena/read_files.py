@@ -32,12 +32,16 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
 from core.errors import InvalidInput
 from ena.schemas import FastqFile
+
+if TYPE_CHECKING:
+    from ena.models import Run
 
 _COMPRESSION = (".gz", ".bz2")
 _FASTQ = (".fastq", ".fq")
@@ -72,6 +76,15 @@ class ReadFileSelection(BaseModel):
     @property
     def paired(self) -> bool:
         return self.layout == ReadLayout.PAIRED
+
+    @property
+    def read_names(self) -> list[str]:
+        """The analysed files' names, read 1 first."""
+        return [file_name(file.url) for file in self.reads]
+
+    @property
+    def unpaired_name(self) -> str | None:
+        return file_name(self.unpaired.url) if self.unpaired is not None else None
 
 
 def file_name(url: str) -> str:
@@ -134,3 +147,9 @@ def select_read_files(files: list[FastqFile], *, library_layout: str = "", acces
         f"{who}{len(files)} files ({listed}) with library_layout {layout_said or 'blank'}: expected one file, "
         "a pair named _1/_2 (or _R1/_R2), or a pair plus one unpaired file"
     )
+
+
+def select_stored_run_files(run: Run) -> ReadFileSelection:
+    """:func:`select_read_files` of a stored ENA run (its ``fastq_files``, ``library_layout`` and accession)."""
+    files = [FastqFile.model_validate(file) for file in run.fastq_files]
+    return select_read_files(files, library_layout=run.library_layout, accession=run.accession)

@@ -39,8 +39,7 @@ from core.db import DISCONNECT_ERRORS, drop_broken_connection, outlasting_discon
 from core.errors import DomainError
 from ena.datamover import Datamover
 from ena.portal.errors import ENAError
-from ena.read_files import ReadFileSelection, file_name, select_read_files
-from ena.schemas import FastqFile
+from ena.read_files import ReadFileSelection, select_stored_run_files
 from workflows.pipelines.definition import PipelineDefinition, PipelineParameters, RunInputs
 from workflows.pipelines.launchers.base import Launcher
 from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState
@@ -108,17 +107,15 @@ def select_reads(analysis: Analysis) -> ReadFileSelection:
 
     :raises ena.read_files.UnusableReadFiles: the run's files cannot be taken (the message says why)
     """
-    ena_run = analysis.run.ena_run
-    files = [FastqFile.model_validate(file) for file in ena_run.fastq_files]
-    return select_read_files(files, library_layout=ena_run.library_layout, accession=ena_run.accession)
+    return select_stored_run_files(analysis.run.ena_run)
 
 
 def reads_used(selection: ReadFileSelection) -> ReadsUsed:
     """The selection as recorded in the analysis' provenance."""
     return ReadsUsed(
         layout=selection.layout.value,
-        files=[file_name(file.url) for file in selection.reads],
-        unpaired_not_analysed=file_name(selection.unpaired.url) if selection.unpaired else None,
+        files=selection.read_names,
+        unpaired_not_analysed=selection.unpaired_name,
         library_layout=selection.library_layout,
         rule=selection.rule,
     )
