@@ -31,7 +31,7 @@ from core.bulk import LOOKUP_CHUNK, UPDATE_BATCH, ObjectCounts, Upserted, any_of
 from core.gc_pause import gc_paused
 from ena.portal.client import ENAPortalClient
 from ena.portal.types import ENAStudyBundle
-from ena.schemas import ImportReport, SkippedRecord
+from ena.schemas import SkippedRecord
 from ena.services import ImportProgress, StoredENABundle, store_ena_bundle
 
 
@@ -172,13 +172,12 @@ def store_and_sync(*, bundle: ENAStudyBundle, progress: ImportProgress | None = 
         stored = store_ena_bundle(bundle=bundle, progress=progress)
         study, platform_counts = sync_platform_rows(stored)
     study.refresh_from_db(fields=["accession"])
-    report = ImportReport.model_validate(stored.study.import_report)
     return ImportSummary(
         study_accession=bundle.study.accession,
         mgys_accession=study.accession,
         private=bundle.is_private,
-        skipped=report.skipped,
-        no_longer_listed=report.no_longer_listed,
+        skipped=stored.report.skipped,
+        no_longer_listed=stored.report.no_longer_listed,
         counts={
             "ena.Study": stored.studies.counts,
             "ena.Sample": stored.samples.counts,

@@ -84,8 +84,8 @@ def previously_stored_runs(study_accession: str) -> list[str]:
     )
 
 
-def import_report(bundle: ENAStudyBundle, stored_runs: list[str]) -> dict[str, Any]:
-    """The study's import report (as stored JSON): counts, skipped records, runs ENA stopped listing.
+def import_report(bundle: ENAStudyBundle, stored_runs: list[str]) -> ImportReport:
+    """The study's import report: counts, skipped records, runs ENA stopped listing.
 
     A run stored before that ENA no longer lists (suppressed, withdrawn) is kept, with its analyses,
     and named here; a run ENA still lists but whose record is now unusable is named under ``skipped``.
@@ -93,7 +93,7 @@ def import_report(bundle: ENAStudyBundle, stored_runs: list[str]) -> dict[str, A
     listed = {run.accession for run in bundle.runs} | {s.accession for s in bundle.skipped if s.result == "read_run"}
     skipped_samples = sum(1 for s in bundle.skipped if s.result == "sample")
     skipped_runs = sum(1 for s in bundle.skipped if s.result == "read_run")
-    report = ImportReport(
+    return ImportReport(
         data_portal=bundle.data_portal,
         private=bundle.is_private,
         samples_listed=len(bundle.samples) + skipped_samples,
@@ -103,7 +103,6 @@ def import_report(bundle: ENAStudyBundle, stored_runs: list[str]) -> dict[str, A
         skipped=bundle.skipped,
         no_longer_listed=[accession for accession in stored_runs if accession not in listed],
     )
-    return report.model_dump(mode="json")
 
 
 @dataclass
@@ -114,6 +113,7 @@ class StoredENABundle:
     studies: Upserted
     samples: Upserted
     runs: Upserted
+    report: ImportReport
 
 
 def lock_study(accession: str) -> None:
@@ -142,7 +142,12 @@ def store_ena_bundle(
         studies = upsert(
             Study,
             key="accession",
-            desired={bundle.study.accession: {**study_values(bundle.study, **privacy), "import_report": report}},
+            desired={
+                bundle.study.accession: {
+                    **study_values(bundle.study, **privacy),
+                    "import_report": report.model_dump(mode="json"),
+                }
+            },
             stamp=stamp,
         )
         study = studies.objects[bundle.study.accession]
@@ -166,7 +171,7 @@ def store_ena_bundle(
             stamp=stamp,
             progress=stage("runs", len(bundle.runs)),
         )
-    return StoredENABundle(study=study, studies=studies, samples=samples, runs=runs)
+    return StoredENABundle(study=study, studies=studies, samples=samples, runs=runs, report=report)
 
 
 def upsert_ena_study(*, study: ENAStudy, is_private: bool = False, webin_submitter: str = "") -> Study:
