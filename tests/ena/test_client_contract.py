@@ -23,6 +23,7 @@ from ena.read_files import ReadLayout, UnusableReadFiles, file_name, select_read
 from tests.ena.contract import (
     CONTRACT_WEBIN_ACCOUNT,
     CONTRACT_WEBIN_PASSWORD,
+    ENA_FILEREPORT_DEFAULT_FIELDS,
     PAGING_PARAMS,
     ContractFixture,
     load_fixtures,
@@ -151,18 +152,7 @@ def test_one_run_by_filereport(client, ena):
 
 def test_filereport_default_fields_are_enas_file_columns(client, ena):
     [row] = client.request("filereport", {"accession": "ERR9100103", "result": "read_run"})
-    assert list(row) == [
-        "run_accession",
-        "fastq_ftp",
-        "fastq_bytes",
-        "fastq_md5",
-        "submitted_ftp",
-        "submitted_bytes",
-        "submitted_md5",
-        "sra_ftp",
-        "sra_bytes",
-        "sra_md5",
-    ]
+    assert list(row) == list(ENA_FILEREPORT_DEFAULT_FIELDS)
     files = client.fastq_files(row, accession="ERR9100103", url="")
     assert [file_name(f.url) for f in files] == [
         "ERR9100103.fastq.gz",

@@ -59,6 +59,7 @@ from devtools.ena_mirror.simulate import STOP_CODONS, reverse_complement
 from devtools.profile_families import FAMILIES, family_alignments
 from ena.portal.types import ANALYSIS_FIELDS, RUN_FIELDS, SAMPLE_FIELDS, STUDY_FIELDS
 from tests.ena.conftest import WEBIN_ACCOUNT, WEBIN_PASSWORD
+from tests.ena.contract import ENA_FILEREPORT_DEFAULT_FIELDS
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "workflows/pipelines/raw_reads/profiles"
 #: The standard genetic code, written out here independently of the generator's table.
@@ -291,18 +292,7 @@ def test_every_real_field_is_accepted_and_unknown_ones_are_refused(ena_mirror):
 def test_default_fields_are_enas(ena_mirror):
     host = f"{ena_mirror.host}:{ena_mirror.port}"
     (run,) = portal(ena_mirror, "filereport", accession=LAYOUT_SINGLE_RUN, result="read_run").json()
-    assert list(run) == [
-        "run_accession",
-        "fastq_ftp",
-        "fastq_bytes",
-        "fastq_md5",
-        "submitted_ftp",
-        "submitted_bytes",
-        "submitted_md5",
-        "sra_ftp",
-        "sra_bytes",
-        "sra_md5",
-    ]
+    assert list(run) == list(ENA_FILEREPORT_DEFAULT_FIELDS)
     assert run["fastq_ftp"] == f"{host}/vol1/fastq/ERR900/001/{LAYOUT_SINGLE_RUN}/{LAYOUT_SINGLE_RUN}.fastq.gz"
     assert run["submitted_ftp"] == f"{host}/vol1/run/ERR900/{LAYOUT_SINGLE_RUN}/layout_single_reads.fastq.gz"
     assert run["submitted_md5"] == run["fastq_md5"] and run["sra_ftp"] == run["sra_bytes"] == run["sra_md5"] == ""

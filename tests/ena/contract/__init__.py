@@ -48,6 +48,20 @@ CONTRACT_WEBIN_PASSWORD = "contract-fixture-password-91002"
 ENA_FILE_HOST = "ftp.sra.ebi.ac.uk"
 #: Fields holding ``;``-joined file paths with ENA's host in front.
 FILE_PATH_FIELDS = ("fastq_ftp", "submitted_ftp", "sra_ftp", "bam_ftp")
+#: What ENA's ``filereport`` of a run answers without ``fields``: the accession, then its FASTQ, submitted
+#: and SRA files (ENA's file-location default). The expectation both the client's and the mirror's tests hold.
+ENA_FILEREPORT_DEFAULT_FIELDS = (
+    "run_accession",
+    "fastq_ftp",
+    "fastq_bytes",
+    "fastq_md5",
+    "submitted_ftp",
+    "submitted_bytes",
+    "submitted_md5",
+    "sra_ftp",
+    "sra_bytes",
+    "sra_md5",
+)
 #: Query params matchers must ignore (see the module docstring).
 PAGING_PARAMS = ("limit", "offset")
 
