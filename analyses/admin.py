@@ -284,7 +284,7 @@ class AnalysisAdmin(PrivacyListMixin, AccessionSearchMixin, admin.ModelAdmin):
     search_fields = ("=accession", "=study__accession")
     accession_array_lookups = ("run__ena_accessions", "sample__ena_accessions", "assembly__ena_accessions")
     raw_id_fields = ("study", "sample", "run", "assembly")
-    json_fields = ("status", "quality_control", "results", "downloads", "provenance")
+    json_fields = ("status", "quality_control", "results", "annotations", "downloads", "provenance")
     exclude = json_fields
     readonly_fields = (
         "accession",

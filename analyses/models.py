@@ -11,6 +11,7 @@ from django.utils import timezone
 from analyses.schemas import (
     ANALYSIS_STATUS_SCHEMA,
     DOWNLOADS_SCHEMA,
+    AnalysisAnnotations,
     AnalysisResults,
     AnalysisStatusFlag,
     Provenance,
@@ -190,6 +191,12 @@ class Analysis(PrivacyMixin, TimeStampedModel):
     status = SchemaJSONField(schema=ANALYSIS_STATUS_SCHEMA, default=dict, blank=True)
     quality_control = SchemaJSONField(schema=QualityControl | None, null=True, blank=True)
     results = SchemaJSONField(schema=AnalysisResults | None, null=True, blank=True)
+    annotations = SchemaJSONField(
+        schema=AnalysisAnnotations | None,
+        null=True,
+        blank=True,
+        help_text="Pfam domains and rRNA genes: large tables, read only by their action endpoints",
+    )
     downloads = SchemaJSONField(schema=DOWNLOADS_SCHEMA, default=list, blank=True)
     provenance = SchemaJSONField(schema=Provenance | None, null=True, blank=True)
 

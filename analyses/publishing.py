@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from analyses import recording
 from analyses.models import Analysis, Study
-from analyses.schemas import AnalysisResults, DownloadFile, Provenance, QualityControl
+from analyses.schemas import AnalysisAnnotations, AnalysisResults, DownloadFile, Provenance, QualityControl
 from drs.models import DrsObject
 from drs.services import register_blob, register_bundle
 
@@ -126,6 +126,7 @@ def publish_analysis(
     results: AnalysisResults,
     downloads: list[DownloadFile],
     provenance: Provenance,
+    annotations: AnalysisAnnotations | None = None,
 ) -> DrsObject:
     """Publish a completed analysis: copy its files, then register them and store its results atomically.
 
@@ -137,6 +138,7 @@ def publish_analysis(
     :param results: parsed results
     :param downloads: the files users download, with their checksums
     :param provenance: pipeline, parameters, tool versions, Slurm jobs
+    :param annotations: Pfam domains and rRNA genes, if the pipeline annotates
     :returns: the analysis' DRS bundle
     """
     destination = copy_results(analysis=analysis, source_dir=source_dir, downloads=downloads)
@@ -147,6 +149,7 @@ def publish_analysis(
             analysis=analysis,
             quality_control=quality_control,
             results=results,
+            annotations=annotations,
             downloads=downloads,
             provenance=provenance,
         )

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from analyses.models import Analysis, Run, Study
 from analyses.schemas import (
+    AnalysisAnnotations,
     AnalysisResults,
     AnalysisStatusFlag,
     DownloadFile,
@@ -153,6 +154,7 @@ def store_results(
     results: AnalysisResults,
     downloads: list[DownloadFile],
     provenance: Provenance,
+    annotations: AnalysisAnnotations | None = None,
 ) -> None:
     """Record a completed analysis' parsed outputs in one write."""
     flags = {
@@ -164,6 +166,7 @@ def store_results(
         state=Analysis.State.COMPLETED,
         quality_control=quality_control,
         results=results,
+        annotations=annotations,
         downloads=downloads,
         provenance=provenance,
         flags=flags,

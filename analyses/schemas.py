@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class StrictModel(BaseModel):
@@ -46,12 +46,25 @@ class ReadStats(StrictModel):
     mean_read_length: float | None = Field(default=None, ge=0)
 
 
+class QualityCurve(StrictModel):
+    """Mean base quality (Phred) at each read position of one mate, as fastp reports it.
+
+    ``before_filtering[i]`` / ``after_filtering[i]`` is the mean quality at position ``i + 1``; the
+    lists stop at the longest read (after trimming they may be shorter).
+    """
+
+    mate: str = Field(description="read1 or read2 (single-end runs have read1 only)")
+    before_filtering: list[float] = Field(description="Mean quality per position, raw reads")
+    after_filtering: list[float] = Field(description="Mean quality per position, quality-filtered reads")
+
+
 class QualityControl(StrictModel):
     before_filtering: ReadStats
     after_filtering: ReadStats
     passed_filter_reads: int | None = Field(default=None, ge=0)
     low_quality_reads: int | None = Field(default=None, ge=0)
     too_short_reads: int | None = Field(default=None, ge=0)
+    quality_curves: list[QualityCurve] = Field(default=[], description="Per-position mean quality, per mate")
 
 
 class AssemblyStats(StrictModel):
@@ -84,11 +97,117 @@ class ProfileHit(StrictModel):
     proteins_hit: int = Field(ge=0)
 
 
+class LengthHistogram(StrictModel):
+    """Sequence lengths binned: ``counts[i]`` sequences have ``bin_edges[i] <= length < bin_edges[i + 1]``."""
+
+    bin_edges: list[int] = Field(description="Ascending bin edges in bp, one more than counts")
+    counts: list[int] = Field(description="Sequences per bin")
+
+    @model_validator(mode="after")
+    def _edges_fit_counts(self) -> LengthHistogram:
+        if len(self.bin_edges) != len(self.counts) + 1:
+            raise ValueError("bin_edges must have one more entry than counts")
+        if self.bin_edges != sorted(self.bin_edges):
+            raise ValueError("bin_edges must ascend")
+        return self
+
+
 class AnalysisResults(StrictModel):
     assembly: AssemblyStats | None = None
+    contig_lengths: LengthHistogram | None = Field(default=None, description="Contig length distribution")
     predicted_proteins: int | None = Field(default=None, ge=0)
     sequence_stats: list[SequenceFileStats] = []
-    profile_hits: list[ProfileHit] = []
+    profile_hits: list[ProfileHit] = Field(
+        default=[], description="raw-reads 1.0.0 only (its synthetic profiles); later versions annotate Pfam domains"
+    )
+
+
+class PfamThreshold(StrEnum):
+    """Which cut-off admitted a model's hits."""
+
+    GATHERING = "gathering"  # the model's own GA lines (hmmsearch --cut_ga), as Pfam assigns
+    EVALUE = "evalue"  # a model without GA: the pipeline's E-value thresholds
+
+
+class PfamDomainCount(StrictModel):
+    """One Pfam model's hits in an analysis' predicted proteins."""
+
+    accession: str = Field(description="Pfam accession with version (PF00069.17), or the model name if it has none")
+    name: str = Field(description="The model's name (Pkinase)")
+    description: str = ""
+    domains: int = Field(ge=0, description="Domain hits passing the threshold")
+    proteins: int = Field(ge=0, description="Proteins with at least one such domain")
+    threshold: PfamThreshold
+
+
+class ProteinDomainHit(StrictModel):
+    """One domain hit on one predicted protein (a row of hmmsearch --domtblout that passed)."""
+
+    protein: str
+    accession: str
+    name: str
+    score: float = Field(description="Domain bit score")
+    i_evalue: float = Field(ge=0, description="Domain independent E-value")
+    envelope_start: int = Field(ge=1)
+    envelope_end: int = Field(ge=1)
+
+
+class PfamAnnotations(StrictModel):
+    """Pfam domain annotation of the predicted proteins."""
+
+    models: list[str] = Field(default=[], description="Every model searched (accession or name)")
+    counts: list[PfamDomainCount] = Field(default=[], description="Per model with hits, most domains first")
+    hits: list[ProteinDomainHit] = Field(default=[], description="Every passing domain hit")
+
+
+class RrnaKingdom(StrEnum):
+    """barrnap's model sets."""
+
+    BACTERIA = "bacteria"
+    ARCHAEA = "archaea"
+    EUKARYOTA = "eukaryota"
+    MITOCHONDRIA = "mitochondria"
+
+
+class RrnaGeneType(StrEnum):
+    SSU = "SSU"  # 16S / 18S / 12S (mitochondrial)
+    LSU = "LSU"  # 23S / 28S / 16S (mitochondrial)
+    FIVE_S = "5S"
+    FIVE_EIGHT_S = "5.8S"
+
+
+class RrnaGene(StrictModel):
+    """One rRNA gene found on a contig (barrnap, best kingdom kept where models overlap)."""
+
+    contig: str
+    start: int = Field(ge=1)
+    end: int = Field(ge=1)
+    strand: str
+    kingdom: RrnaKingdom
+    gene: RrnaGeneType
+    model: str = Field(description="barrnap's model name (16S_rRNA)")
+    evalue: float = Field(ge=0)
+    partial: bool = Field(default=False, description="Shorter than barrnap's length cut-off of the model")
+
+
+class RrnaCount(StrictModel):
+    kingdom: RrnaKingdom
+    gene: RrnaGeneType
+    count: int = Field(ge=0)
+
+
+class RrnaAnnotations(StrictModel):
+    """rRNA genes on the contigs: counts per kingdom and gene type, and every gene."""
+
+    counts: list[RrnaCount] = []
+    genes: list[RrnaGene] = []
+
+
+class AnalysisAnnotations(StrictModel):
+    """Annotation tables of an analysis: large, so kept apart from ``results`` and served by action endpoints."""
+
+    pfam: PfamAnnotations | None = None
+    rrna: RrnaAnnotations | None = None
 
 
 class DownloadFile(StrictModel):

@@ -50,7 +50,7 @@ ANALYSIS_LIST_COLUMNS = (
     "created_at",
     "updated_at",
 )
-ANALYSIS_JSON_COLUMNS = ("status", "quality_control", "results", "downloads", "provenance")
+ANALYSIS_JSON_COLUMNS = ("status", "quality_control", "results", "annotations", "downloads", "provenance")
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -418,7 +418,7 @@ def analysis_get(*, user: Any, accession: str) -> Analysis:
     """
     analysis = (
         _visible_analyses(user, accession)
-        .defer("results", "quality_control", "downloads")
+        .defer("results", "annotations", "quality_control", "downloads")
         .select_related("study", "sample", "run", "assembly")
         .annotate(
             has_results=ExpressionWrapper(Q(results__isnull=False), output_field=BooleanField()),

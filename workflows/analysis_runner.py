@@ -414,6 +414,7 @@ def run_analysis(
                 source_dir=work_area.results_dir,
                 quality_control=outputs.quality_control,
                 results=outputs.results,
+                annotations=outputs.annotations,
                 downloads=outputs.downloads,
                 provenance=provenance,
             )

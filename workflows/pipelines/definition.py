@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from analyses.schemas import AnalysisResults, DownloadFile, Provenance, QualityControl
+from analyses.schemas import AnalysisAnnotations, AnalysisResults, DownloadFile, Provenance, QualityControl
 
 if TYPE_CHECKING:
     from workflows.pipelines.workarea import WorkArea
@@ -132,6 +132,7 @@ class PipelineOutputs(BaseModel):
 
     quality_control: QualityControl | None
     results: AnalysisResults
+    annotations: AnalysisAnnotations | None = None
     downloads: list[DownloadFile]
     provenance: Provenance
 
