@@ -134,6 +134,17 @@ class AuthConfig(BaseModel):
     max_analyses_per_launch: PositiveInt = Field(default=1000, description="Runs one launch request may analyse")
 
 
+class StepPlacement(StrEnum):
+    """Where a pipeline's steps run on Slurm."""
+
+    #: every step inside the head job's allocation (sized for the largest step): no job per step
+    HEAD_JOB = "head-job"
+    #: every step its own Slurm job, with its own resources (a lost node costs one step, not the run)
+    OWN_JOBS = "own-jobs"
+    #: head-job when the inputs total at most ``inline_max_input_mb``, own-jobs above
+    AUTO = "auto"
+
+
 class SlurmConfig(BaseModel):
     default_partition: str = "pipelines"
     default_account: str | None = None
@@ -147,6 +158,14 @@ class SlurmConfig(BaseModel):
     )
     slurm_conf: Path | None = Field(
         default=None, description="SLURM_CONF for clients; unset = the environment's or /etc/slurm"
+    )
+    step_placement: StepPlacement = Field(
+        default=StepPlacement.AUTO,
+        description="Steps inside the head job's allocation, each in its own job, or decided by input size",
+    )
+    inline_max_input_mb: PositiveInt = Field(
+        default=2048,
+        description="With step_placement=auto: inputs up to this size (MB) run inside the head job",
     )
 
 

@@ -43,10 +43,18 @@ from workflows.slurm import JobSpec, SlurmClient, SlurmJob
 
 @dataclass(frozen=True)
 class HeadJob:
-    """What a head job runs: its bash script and its environment."""
+    """What a head job runs: its bash script, its environment and, when steps run inside it, its size.
+
+    :ivar cpus: the head job's CPUs (None: one, for the engine alone)
+    :ivar memory_mb: its memory (None: the launcher's ``head_memory_mb``)
+    :ivar step_placement: where the engine runs the steps (recorded with the attempt)
+    """
 
     script: str
     environment: dict[str, str]
+    cpus: int | None = None
+    memory_mb: int | None = None
+    step_placement: str | None = None
 
 
 def tail(path: Path, lines: int = 40) -> str | None:
@@ -130,10 +138,15 @@ class Launcher(ABC):
             head_job_id=head_job_id,
             head_log=head_log,
             launched_at=datetime.now(UTC),
+            step_placement=head_job.step_placement,
         )
         record.attempts.append(
             LaunchAttempt(
-                attempt=attempt, head_job_id=head_job_id, head_log=str(head_log), launched_at=handle.launched_at
+                attempt=attempt,
+                head_job_id=head_job_id,
+                head_log=str(head_log),
+                launched_at=handle.launched_at,
+                step_placement=head_job.step_placement,
             )
         )
         work_area.write_json(LAUNCH_RECORD, record)
@@ -176,8 +189,8 @@ class Launcher(ABC):
             script=head_job.script,
             partition=self.partition,
             account=self.account,
-            cpus=1,
-            memory_mb=self.head_memory_mb,
+            cpus=head_job.cpus or 1,
+            memory_mb=head_job.memory_mb or self.head_memory_mb,
             time_limit_minutes=self.head_time_limit_minutes,
             working_directory=work_area.root,
             stdout=head_log,
@@ -204,6 +217,7 @@ class Launcher(ABC):
             head_job_id=last.head_job_id,
             head_log=Path(last.head_log),
             launched_at=last.launched_at,
+            step_placement=last.step_placement,
         )
 
     def reattach(self, pipeline: PipelineDefinition, work_area: WorkArea) -> Reattachment | None:

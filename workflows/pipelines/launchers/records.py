@@ -27,6 +27,7 @@ class LaunchHandle(BaseModel):
     head_job_id: str
     head_log: Path
     launched_at: datetime
+    step_placement: str | None = Field(default=None, description="Where the engine ran the steps, if it says")
 
     @property
     def slurm_job_ids(self) -> list[str]:
@@ -38,6 +39,7 @@ class LaunchAttempt(BaseModel):
     head_job_id: str
     head_log: str
     launched_at: datetime
+    step_placement: str | None = None
 
 
 class LaunchRecord(BaseModel):

@@ -1,7 +1,16 @@
-"""Snakemake on Slurm: a head Slurm job runs Snakemake, whose Slurm executor submits each rule as a job.
+"""Snakemake on Slurm: a head Slurm job runs Snakemake, which runs the rules in one of two places.
 
-Resumption is Snakemake's own: ``--rerun-incomplete`` plus its up-to-date logic, so launching again
-on the same work area only runs rules whose outputs are missing, incomplete or out of date.
+* **inside the head job** (:attr:`StepPlacement.HEAD_JOB`): the head job is sized for the largest
+  step and Snakemake runs the rules there itself. No Slurm job, Python start and status polling per
+  step: on small inputs those cost several times the tools' own time (``bench/pipeline_overhead.py``).
+* **each rule its own Slurm job** (:attr:`StepPlacement.OWN_JOBS`), through Snakemake's Slurm
+  executor, with each step's own resources; a lost node costs one step, which is resubmitted.
+
+``auto`` (the default) picks the first for inputs up to ``EMG_SLURM__INLINE_MAX_INPUT_MB``.
+Resumption is Snakemake's own either way: ``--rerun-incomplete`` plus its up-to-date logic, so
+launching again on the same work area only runs rules whose outputs are missing, incomplete or out of
+date. Snakemake's directory lock is not used (``--nolock``): the launcher already refuses a second
+launch while a head job is active, and clearing a killed run's lock cost a second Snakemake start.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ import sys
 from pathlib import Path
 
 from analyses.schemas import SlurmJobRecord
+from core.config import StepPlacement, current_config
 from workflows.pipelines.definition import Engine, PipelineDefinition, PipelineInputs, PipelineParameters
 from workflows.pipelines.launchers.base import HeadJob, Launcher, tail
 from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState, StepRecord
@@ -56,6 +66,8 @@ class SnakemakeLauncher(Launcher):
     :param head_time_limit_minutes: the head job's time limit (bounds the whole pipeline)
     :param max_jobs: Snakemake ``--jobs``: steps queued or running at once
     :param status_interval_seconds: how often Snakemake asks Slurm about its steps
+    :param step_placement: where the steps run (default: ``EMG_SLURM__STEP_PLACEMENT``)
+    :param inline_max_input_mb: with ``auto``, the largest input total run inside the head job
     """
 
     engine = Engine.SNAKEMAKE
@@ -70,6 +82,8 @@ class SnakemakeLauncher(Launcher):
         head_time_limit_minutes: int = 24 * 60,
         max_jobs: int = 20,
         status_interval_seconds: int = 2,
+        step_placement: StepPlacement | str | None = None,
+        inline_max_input_mb: int | None = None,
     ) -> None:
         super().__init__(
             slurm,
@@ -80,15 +94,33 @@ class SnakemakeLauncher(Launcher):
         )
         self.max_jobs = max_jobs
         self.status_interval_seconds = status_interval_seconds
+        slurm_config = current_config().slurm
+        self.step_placement = StepPlacement(step_placement or slurm_config.step_placement)
+        self.inline_max_input_mb = inline_max_input_mb or slurm_config.inline_max_input_mb
+
+    def placement_for(self, inputs: PipelineInputs) -> StepPlacement:
+        """Where this launch's steps run: ``auto`` resolved by the inputs' total size."""
+        if self.step_placement != StepPlacement.AUTO:
+            return self.step_placement
+        total = sum(path.stat().st_size for path in inputs.files())
+        return StepPlacement.HEAD_JOB if total <= self.inline_max_input_mb * 1024 * 1024 else StepPlacement.OWN_JOBS
+
+    @staticmethod
+    def head_allocation(pipeline: PipelineDefinition) -> tuple[int, int]:
+        """CPUs and memory (MB) of a head job that runs the steps: those of the largest step."""
+        steps = [pipeline.resources_for(step) for step in pipeline.steps]
+        return max(step.cpus for step in steps), max(step.memory_mb for step in steps)
 
     # ---- launch -------------------------------------------------------------------------------
 
-    def snakemake_command(self, pipeline: PipelineDefinition, work_area: WorkArea) -> list[str]:
-        """The Snakemake command line the head job runs (without ``--unlock``)."""
-        default_resources = [f"slurm_partition={self.partition}", f"tmpdir='{work_area.tmp_dir}'"]
-        if self.account:
-            default_resources.append(f"slurm_account={self.account}")
-        command = [
+    def snakemake_command(
+        self,
+        pipeline: PipelineDefinition,
+        work_area: WorkArea,
+        placement: StepPlacement = StepPlacement.OWN_JOBS,
+    ) -> list[str]:
+        """The Snakemake command line the head job runs."""
+        common = [
             sys.executable,
             "-m",
             "snakemake",
@@ -98,13 +130,39 @@ class SnakemakeLauncher(Launcher):
             str(work_area.root),
             "--configfile",
             str(work_area.path(CONFIG_FILE)),
+            "--rerun-incomplete",
+            "--nolock",
+            "--printshellcmds",
+            "--nocolor",
+        ]
+        if placement == StepPlacement.HEAD_JOB:
+            cpus, memory_mb = self.head_allocation(pipeline)
+            return [
+                *common,
+                "--cores",
+                str(cpus),
+                "--resources",
+                f"mem_mb={memory_mb}",
+                "--default-resources",
+                f"tmpdir='{work_area.tmp_dir}'",
+                # The ILP scheduler starts a solver process at each decision; with a handful of
+                # rules on a few cores the greedy one picks the same jobs.
+                "--scheduler",
+                "greedy",
+                "--retries",
+                str(pipeline.step_retries),
+            ]
+        default_resources = [f"slurm_partition={self.partition}", f"tmpdir='{work_area.tmp_dir}'"]
+        if self.account:
+            default_resources.append(f"slurm_account={self.account}")
+        command = [
+            *common,
             "--executor",
             "slurm",
             "--jobs",
             str(self.max_jobs),
             "--default-resources",
             *default_resources,
-            "--rerun-incomplete",
             # A step whose node is lost ends NODE_FAIL; Snakemake then excludes that node and submits
             # the step again (one retry). Not Slurm's requeue: with it, the executor plugin (2.8.0)
             # reads the requeued job's node list as "None assigned" and breaks every later sbatch
@@ -112,8 +170,6 @@ class SnakemakeLauncher(Launcher):
             "--slurm-no-requeue",
             "--retries",
             str(pipeline.step_retries),
-            "--printshellcmds",
-            "--nocolor",
             "--latency-wait",
             "5",
             "--slurm-logdir",
@@ -128,15 +184,12 @@ class SnakemakeLauncher(Launcher):
             command.append("--slurm-no-account")
         return command
 
-    def head_script(self, pipeline: PipelineDefinition, work_area: WorkArea) -> str:
-        """The head job's script: unlock a lock left by a killed run, then run Snakemake."""
-        command = self.snakemake_command(pipeline, work_area)
-        base = command[: command.index("--executor")]
-        return self.bash_script(
-            work_area,
-            work_area.environment(),
-            [f"{shlex.join([*base, '--unlock'])} > /dev/null 2>&1 || true", f"exec {shlex.join(command)}"],
-        )
+    def head_script(
+        self, pipeline: PipelineDefinition, work_area: WorkArea, placement: StepPlacement = StepPlacement.OWN_JOBS
+    ) -> str:
+        """The head job's script: run Snakemake."""
+        command = self.snakemake_command(pipeline, work_area, placement)
+        return self.bash_script(work_area, work_area.environment(), [f"exec {shlex.join(command)}"])
 
     def head_job(
         self,
@@ -148,7 +201,18 @@ class SnakemakeLauncher(Launcher):
         attempt: int,
     ) -> HeadJob:
         work_area.write_json(CONFIG_FILE, pipeline.engine_config(inputs, params))
-        return HeadJob(script=self.head_script(pipeline, work_area), environment=work_area.environment())
+        placement = self.placement_for(inputs)
+        script = self.head_script(pipeline, work_area, placement)
+        if placement == StepPlacement.HEAD_JOB:
+            cpus, memory_mb = self.head_allocation(pipeline)
+            return HeadJob(
+                script=script,
+                environment=work_area.environment(),
+                cpus=cpus,
+                memory_mb=memory_mb + self.head_memory_mb,
+                step_placement=placement.value,
+            )
+        return HeadJob(script=script, environment=work_area.environment(), step_placement=placement.value)
 
     # ---- poll -----------------------------------------------------------------------------------
 
@@ -157,7 +221,7 @@ class SnakemakeLauncher(Launcher):
         run = read_snakemake_log(handle.head_log)
         head = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
         head_state = PipelineState.from_job_state(head.state if head is not None else None)
-        steps = self._steps(run, work_area)
+        steps = self._steps(run, work_area, inside_job=self._inside_job(handle))
         progress = PipelineProgress(
             state=head_state,
             steps_done=run.steps_done,
@@ -175,7 +239,12 @@ class SnakemakeLauncher(Launcher):
             self._explain_failure(progress, run, work_area, handle, head)
         return progress
 
-    def _steps(self, run: SnakemakeRun, work_area: WorkArea) -> list[StepRecord]:
+    @staticmethod
+    def _inside_job(handle: LaunchHandle) -> str | None:
+        """The head job's id when the steps ran inside it (they have no Slurm job of their own)."""
+        return handle.head_job_id if handle.step_placement == StepPlacement.HEAD_JOB else None
+
+    def _steps(self, run: SnakemakeRun, work_area: WorkArea, *, inside_job: str | None = None) -> list[StepRecord]:
         records = []
         for job in run.jobs.values():
             if job.rule == "all":
@@ -184,7 +253,7 @@ class SnakemakeLauncher(Launcher):
             records.append(
                 StepRecord(
                     step=job.rule,
-                    slurm_job_id=job.slurm_job_id,
+                    slurm_job_id=job.slurm_job_id or inside_job,
                     state=state,
                     exit_code=0 if state == "COMPLETED" else None,
                     duration_seconds=_benchmark_seconds(work_area, job.rule) if job.finished else None,
@@ -232,8 +301,8 @@ class SnakemakeLauncher(Launcher):
 
     def cancel(self, handle: LaunchHandle) -> None:
         progress = self.poll(handle)
-        running = [s.slurm_job_id for s in progress.steps if s.slurm_job_id and s.state == "RUNNING"]
-        self.slurm.cancel([handle.head_job_id, *running])
+        running = {s.slurm_job_id for s in progress.steps if s.slurm_job_id and s.state == "RUNNING"}
+        self.slurm.cancel([handle.head_job_id, *sorted(running - {handle.head_job_id})])
 
 
 def snakemake_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
@@ -253,12 +322,14 @@ def snakemake_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
             state="COMPLETED" if run.complete or run.nothing_to_do else "FAILED",
             submitted_at=attempt.launched_at,
         )
+        inside = attempt.head_job_id if attempt.step_placement == StepPlacement.HEAD_JOB else None
         for job in run.jobs.values():
-            if job.rule == "all" or not job.slurm_job_id:
+            job_id = job.slurm_job_id or inside
+            if job.rule == "all" or not job_id:
                 continue
             state = "COMPLETED" if job.finished else "FAILED" if job.failed else "UNKNOWN"
             latest[job.rule] = SlurmJobRecord(
-                job_id=job.slurm_job_id,
+                job_id=job_id,
                 step=job.rule,
                 state=state,
                 exit_code=0 if state == "COMPLETED" else None,

@@ -3,7 +3,7 @@
 The lines it relies on, as Snakemake 9 and its Slurm executor plugin print them::
 
     Job stats:            ...   total    8
-    rule fastp:           (block with "    jobid: 1")
+    rule fastp:           (block with "    input: a, b", "    output: c", "    jobid: 1")
     Job 1 has been submitted with SLURM jobid 4242 (log: .../4242.log).
     Finished jobid: 1 (Rule: fastp)
     3 of 8 steps (38%) done
@@ -19,6 +19,7 @@ from pathlib import Path
 
 _RULE = re.compile(r"^(?:local)?rule (?P<rule>\S+):$")
 _JOBID = re.compile(r"^\s+jobid: (?P<jobid>\d+)$")
+_FILES = re.compile(r"^\s+(?P<kind>input|output): (?P<files>.+)$")
 _SUBMITTED = re.compile(r"Job (?P<jobid>\d+) has been submitted with SLURM jobid (?P<slurm>\d+)")
 _FINISHED = re.compile(r"Finished jobid: (?P<jobid>\d+) \(Rule: (?P<rule>\S+)\)")
 _PROGRESS = re.compile(r"^(?P<done>\d+) of (?P<total>\d+) steps \(\S+\) done")
@@ -38,6 +39,8 @@ class SnakemakeJob:
     slurm_job_ids: list[str] = field(default_factory=list)
     finished: bool = False
     failed: bool = False
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
 
     @property
     def slurm_job_id(self) -> str | None:
@@ -60,6 +63,14 @@ class SnakemakeRun:
     def started_rules(self) -> list[str]:
         return [job.rule for job in self.jobs.values()]
 
+    def rule_dependencies(self) -> dict[str, set[str]]:
+        """Rule -> the rules whose outputs it reads, from the files each job's block names."""
+        made_by = {output: job.rule for job in self.jobs.values() for output in job.outputs}
+        return {
+            job.rule: {made_by[path] for path in job.inputs if path in made_by} - {job.rule}
+            for job in self.jobs.values()
+        }
+
 
 def parse_snakemake_log(text: str) -> SnakemakeRun:
     """Parse a Snakemake console log.
@@ -69,9 +80,13 @@ def parse_snakemake_log(text: str) -> SnakemakeRun:
     run = SnakemakeRun()
     pending_rule: str | None = None
     error_rule: str | None = None
+    files: dict[str, tuple[str, ...]] = {}
     for line in text.splitlines():
         if match := _RULE.match(line):
-            pending_rule, error_rule = match["rule"], None
+            pending_rule, error_rule, files = match["rule"], None, {}
+            continue
+        if pending_rule is not None and (match := _FILES.match(line)):
+            files[match["kind"]] = tuple(path.strip() for path in match["files"].split(","))
             continue
         if match := _ERROR.match(line):
             error_rule, pending_rule = match["rule"], None
@@ -81,7 +96,8 @@ def parse_snakemake_log(text: str) -> SnakemakeRun:
         if match := _JOBID.match(line):
             jobid = match["jobid"]
             if pending_rule is not None:
-                run.jobs.setdefault(jobid, SnakemakeJob(jobid=jobid, rule=pending_rule))
+                job = run.jobs.setdefault(jobid, SnakemakeJob(jobid=jobid, rule=pending_rule))
+                job.inputs, job.outputs = files.get("input", job.inputs), files.get("output", job.outputs)
                 pending_rule = None
             elif error_rule is not None:
                 run.jobs.setdefault(jobid, SnakemakeJob(jobid=jobid, rule=error_rule)).failed = True
