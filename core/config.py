@@ -189,6 +189,26 @@ class StorageConfig(BaseModel):
     keep_work_dirs: bool = True
 
 
+class NextflowConfig(BaseModel):
+    """How Nextflow's Slurm executor paces itself: its ``executor`` scope in the generated config.
+
+    ``EMG_PIPELINES__NEXTFLOW__POLL_INTERVAL_SECONDS`` etc.; the Nextflow launcher's defaults.
+    """
+
+    poll_interval_seconds: PositiveInt = Field(
+        default=2, description="executor.pollInterval: how often a task's end is checked"
+    )
+    queue_stat_interval_seconds: PositiveInt = Field(
+        default=5, description="executor.queueStatInterval: how often squeue is asked about the tasks"
+    )
+    submit_rate_limit: str = Field(
+        default="10/1s",
+        pattern=r"^\d+\s*(/\s*\d*\s*[a-z]*|\s+[a-z]+)$",
+        description="executor.submitRateLimit: tasks per interval, e.g. 10/1s or 50/2min",
+    )
+    queue_size: PositiveInt = Field(default=20, description="executor.queueSize: tasks queued or running at once")
+
+
 class PipelinesConfig(BaseModel):
     bundled_pipeline_name: str = "raw-reads"
     bundled_pipeline_version: str = "1.0.0"
@@ -200,6 +220,7 @@ class PipelinesConfig(BaseModel):
         default=None,
         description="Work-ledger lease of one analysis for every pipeline; unset = each pipeline's own",
     )
+    nextflow: NextflowConfig = NextflowConfig()
 
 
 class EMGConfig(BaseSettings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -9,8 +10,9 @@ from pathlib import Path
 
 from core.config import current_config
 from workflows.slurm.backend import SlurmBackend
-from workflows.slurm.errors import SlurmWaitTimeout
+from workflows.slurm.errors import SlurmError, SlurmWaitTimeout, clean_message
 from workflows.slurm.models import ArraySpec, JobSpec, SlurmDefaults, SlurmJob
+from workflows.slurm.parsing import SQUEUE_ACTIVE_FORMAT, ActiveJob, parse_active_jobs
 from workflows.slurm.states import JobState
 
 
@@ -74,6 +76,18 @@ class SlurmClient:
         ids = [job_ids] if isinstance(job_ids, str) else [str(job_id) for job_id in job_ids]
         self.backend.cancel(ids)
 
+    def active_jobs(self, *, comment: str | None = None, name_prefix: str | None = None) -> list[ActiveJob]:
+        """This user's queued and running jobs, those with ``comment`` and a name starting ``name_prefix``.
+
+        For jobs known by what they carry rather than by id: the task jobs of an engine killed
+        before it could record (or cancel) them. One squeue call.
+        """
+        return [
+            job
+            for job in _list_active_jobs(self.backend)
+            if (comment is None or job.comment == comment) and (name_prefix is None or job.name.startswith(name_prefix))
+        ]
+
     def wait(
         self,
         job_ids: Iterable[str] | str,
@@ -131,6 +145,26 @@ class SlurmClient:
             memory_mb=spec.memory_mb or defaults.memory_mb,
             time_limit_minutes=spec.time_limit_minutes or defaults.time_limit_minutes,
         )
+
+
+def _list_active_jobs(backend: SlurmBackend) -> list[ActiveJob]:
+    """The user's active jobs through ``backend``: its own ``active_jobs`` if it has one, else squeue.
+
+    The squeue call belongs in :class:`CliBackend` (``workflows/slurm/cli.py``) as ``active_jobs``;
+    until it moves there it runs through that backend's command runner (same SLURM_CONF, timeout).
+    """
+    own = getattr(backend, "active_jobs", None)
+    if own is not None:
+        return own()
+    from workflows.slurm.cli import CliBackend
+
+    if not isinstance(backend, CliBackend):
+        raise NotImplementedError(f"{type(backend).__name__} cannot list active jobs")
+    command = ["squeue", "--noheader", f"--user={getpass.getuser()}", f"--format={SQUEUE_ACTIVE_FORMAT}"]
+    result = backend._run(command)
+    if result.returncode != 0:
+        raise SlurmError(clean_message(result.stderr), command=command)
+    return parse_active_jobs(result.stdout)
 
 
 def _configured_slurm_conf() -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 
 _UNSET = {"", "unknown", "none", "n/a", "invalid"}
@@ -85,3 +86,39 @@ def expand_array_id(job_id: str) -> list[str]:
         stop = int(last) if last else int(first)
         ids.extend(f"{job}_{index}" for index in range(int(first), stop + 1, int(step) if step else 1))
     return ids
+
+
+#: ``squeue --format`` of :func:`parse_active_jobs`: id, state, comment, then the name (which may hold ``|``)
+SQUEUE_ACTIVE_FORMAT = "%i|%T|%k|%j"
+
+
+@dataclass(frozen=True)
+class ActiveJob:
+    """A queued or running job as squeue lists it: enough to find it by what it carries, not its id."""
+
+    job_id: str
+    state: str
+    comment: str | None
+    name: str
+
+
+def parse_active_jobs(output: str) -> list[ActiveJob]:
+    """Jobs from ``squeue --noheader --format=<SQUEUE_ACTIVE_FORMAT>``; ``(null)`` is no comment.
+
+    :param output: squeue's output.
+    """
+    jobs = []
+    for line in output.splitlines():
+        fields = line.split("|", 3)
+        if len(fields) != 4:
+            continue
+        job_id, state, comment, name = fields
+        jobs.append(
+            ActiveJob(
+                job_id=job_id.strip(),
+                state=state.strip(),
+                comment=None if comment in ("(null)", "") else comment,
+                name=name,
+            )
+        )
+    return jobs

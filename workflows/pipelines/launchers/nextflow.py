@@ -9,27 +9,50 @@ The launch is the real one::
 with a generated config that sets the Slurm executor, queue and cluster options, and a trace with
 the default fields plus ``workdir``. ``-resume`` (with the ``.nextflow`` cache in the work area,
 the launch directory) makes a relaunch reuse finished tasks (status ``CACHED`` in the trace).
+
+Progress combines two records of the run: the trace, which gets a row only when a task ends or is
+taken from the cache, and the log (``logs/nextflow-NNN.log`` and the console), which names every task
+submitted with its Slurm job id. A task submitted but not yet in the trace is queued or running.
+Every task job carries ``--comment=<task_comment>`` (``clusterOptions``), so :meth:`cancel` finds
+the tasks of a head job that was killed too hard to cancel them itself.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
 import shlex
 import shutil
 from pathlib import Path
 
+from analyses.schemas import SlurmJobRecord
+from core.config import NextflowConfig, current_config
 from workflows.pipelines.definition import Engine, PipelineDefinition, PipelineInputs, PipelineParameters
 from workflows.pipelines.launchers.base import HeadJob, Launcher, tail
-from workflows.pipelines.launchers.nextflow_trace import DEFAULT_FIELDS, TraceRecord, parse_trace, summarise
+from workflows.pipelines.launchers.nextflow_log import NextflowLog, SubmittedTask, read_nextflow_log
+from workflows.pipelines.launchers.nextflow_trace import (
+    DEFAULT_FIELDS,
+    TaskStatus,
+    TraceRecord,
+    latest_per_task,
+    merge_launches,
+    parse_trace,
+)
 from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState, StepRecord
 from workflows.pipelines.launchers.records import LaunchHandle
 from workflows.pipelines.workarea import WorkArea
-from workflows.slurm import SlurmClient
+from workflows.slurm import JobState, SlurmClient, SlurmJob
+
+logger = logging.getLogger(__name__)
 
 TRACE_FIELDS = (*DEFAULT_FIELDS, "workdir")
 CONFIG_FILE = "pipeline/nextflow-slurm.config"
 PARAMS_FILE = "pipeline/params.json"
 NF_WORK_DIR = "nf-work"
 LOG_TAIL_LINES = 40
+_TRACE_NAME = re.compile(r"^trace-(?P<attempt>\d+)\.txt$")
+_ENDED = (TaskStatus.FAILED, TaskStatus.ABORTED)
 
 
 def _groovy_string(value: str) -> str:
@@ -42,10 +65,7 @@ def nextflow_slurm_config(
     trace_file: Path,
     work_dir: Path,
     cluster_options: str = "",
-    queue_size: int = 20,
-    poll_interval_seconds: int = 2,
-    queue_stat_interval_seconds: int = 5,
-    submit_rate_limit: str = "10/1s",
+    executor: NextflowConfig | None = None,
     profile: str = "slurm",
 ) -> str:
     """A Nextflow config for the Slurm executor, as a profile and as the top-level default.
@@ -53,10 +73,11 @@ def nextflow_slurm_config(
     :param queue: the Slurm partition
     :param trace_file: where Nextflow writes the trace
     :param work_dir: Nextflow's work directory (inside the work area)
-    :param cluster_options: extra sbatch options for every task (e.g. ``--account=x``)
-    :param queue_size: tasks queued or running at once
+    :param cluster_options: extra sbatch options for every task (e.g. ``--account=x --comment=y``)
+    :param executor: the executor's pace (``queueSize``, ``pollInterval``...); default: EMG_CONFIG.pipelines.nextflow
     :param profile: name of the profile this config defines (``-profile`` selects it)
     """
+    executor = executor or current_config().pipelines.nextflow
     process_block = (
         "    process {\n"
         "        executor = 'slurm'\n"
@@ -76,10 +97,10 @@ def nextflow_slurm_config(
         "\n"
         "executor {\n"
         "    name = 'slurm'\n"
-        f"    queueSize = {queue_size}\n"
-        f"    pollInterval = '{poll_interval_seconds} sec'\n"
-        f"    queueStatInterval = '{queue_stat_interval_seconds} sec'\n"
-        f"    submitRateLimit = {_groovy_string(submit_rate_limit)}\n"
+        f"    queueSize = {executor.queue_size}\n"
+        f"    pollInterval = '{executor.poll_interval_seconds} sec'\n"
+        f"    queueStatInterval = '{executor.queue_stat_interval_seconds} sec'\n"
+        f"    submitRateLimit = {_groovy_string(executor.submit_rate_limit)}\n"
         "}\n"
         "\n"
         "trace {\n"
@@ -159,14 +180,30 @@ class NextflowPipeline(PipelineDefinition):
         }
 
 
+def attempt_traces(work_area: WorkArea) -> list[tuple[int, Path]]:
+    """Every launch's trace in the work area (``pipeline_info/trace-NNN.txt``), by launch attempt."""
+    found = []
+    for path in (work_area.root / "pipeline_info").glob("trace-*.txt"):
+        if match := _TRACE_NAME.match(path.name):
+            found.append((int(match["attempt"]), path))
+    return sorted(found)
+
+
+def task_comment(work_area: WorkArea) -> str:
+    """The ``--comment`` of every task job of this work area: its name and a digest of its path (no spaces)."""
+    digest = hashlib.sha256(str(work_area.root.resolve()).encode()).hexdigest()[:12]
+    return f"emg-nf:{re.sub(r'[^A-Za-z0-9._-]', '_', work_area.name)}:{digest}"
+
+
 class NextflowLauncher(Launcher):
     """Runs Nextflow pipelines: one head job running ``nextflow``, one Slurm job per task.
 
     :param slurm: a :class:`workflows.slurm.SlurmClient`
     :param partition: Slurm partition (queue) of the head job and the tasks
-    :param account: Slurm account, passed to tasks as ``clusterOptions``
+    :param account: Slurm account of the head job, and of the tasks through ``clusterOptions``
     :param nextflow: the ``nextflow`` executable (found on PATH by default)
     :param nxf_home: NXF_HOME (pipelines' assets, plugins); default: inside the work area
+    :param executor: the Slurm executor's pace; default: ``EMG_CONFIG.pipelines.nextflow``
     """
 
     engine = Engine.NEXTFLOW
@@ -181,7 +218,7 @@ class NextflowLauncher(Launcher):
         nxf_home: Path | None = None,
         head_memory_mb: int = 2000,
         head_time_limit_minutes: int = 24 * 60,
-        queue_size: int = 20,
+        executor: NextflowConfig | None = None,
     ) -> None:
         super().__init__(
             slurm,
@@ -192,11 +229,23 @@ class NextflowLauncher(Launcher):
         )
         self.nextflow = nextflow or shutil.which("nextflow") or "nextflow"
         self.nxf_home = nxf_home
-        self.queue_size = queue_size
+        self.executor = executor or current_config().pipelines.nextflow
+        #: the last trace read whole, per file: what a poll falls back on when a read fails
+        self._last_trace: dict[Path, list[TraceRecord]] = {}
 
     @staticmethod
     def trace_file(work_area: WorkArea, attempt: int) -> Path:
         return work_area.root / "pipeline_info" / f"trace-{attempt:03d}.txt"
+
+    @staticmethod
+    def log_file(work_area: WorkArea, attempt: int) -> Path:
+        """Nextflow's own log of one launch (``-log``): the only place with each task's Slurm job id."""
+        return work_area.logs_dir / f"nextflow-{attempt:03d}.log"
+
+    def cluster_options(self, work_area: WorkArea) -> str:
+        """The sbatch options every task gets: the account, and the comment that finds the tasks again."""
+        options = [f"--account={self.account}"] if self.account else []
+        return " ".join([*options, f"--comment={task_comment(work_area)}"])
 
     def prepare(self, pipeline: NextflowPipeline, inputs, params, work_area: WorkArea, attempt: int) -> list[str]:
         """Write the generated config and params file; return the ``nextflow run`` command."""
@@ -206,8 +255,8 @@ class NextflowLauncher(Launcher):
             queue=self.partition,
             trace_file=trace,
             work_dir=work_area.path(NF_WORK_DIR),
-            cluster_options=f"--account={self.account}" if self.account else "",
-            queue_size=self.queue_size,
+            cluster_options=self.cluster_options(work_area),
+            executor=self.executor,
             profile=pipeline.profile,
         )
         work_area.path(CONFIG_FILE).write_text(config)
@@ -221,7 +270,7 @@ class NextflowLauncher(Launcher):
             params_file=work_area.path(PARAMS_FILE),
             work_dir=work_area.path(NF_WORK_DIR),
             trace_file=trace,
-            log_file=work_area.logs_dir / f"nextflow-{attempt:03d}.log",
+            log_file=self.log_file(work_area, attempt),
         )
 
     def environment(self, work_area: WorkArea) -> dict[str, str]:
@@ -249,44 +298,107 @@ class NextflowLauncher(Launcher):
         command = self.prepare(pipeline, inputs, params, work_area, attempt)
         return HeadJob(script=self.head_script(command, work_area), environment=self.environment(work_area))
 
-    def poll(self, handle: LaunchHandle) -> PipelineProgress:
+    # ---- poll -----------------------------------------------------------------------------------
+
+    def read_trace(self, path: Path, attempt: int) -> list[TraceRecord]:
+        """The trace's complete rows; if it cannot be read now, the last reading (no new information).
+
+        A poll must never raise on the trace: it is read from shared storage while Nextflow writes it,
+        and the head job's Slurm state alone decides whether the pipeline has ended.
+        """
+        try:
+            records = parse_trace(path, launch_attempt=attempt)
+        except (OSError, ValueError) as error:
+            logger.warning("trace %s unreadable this poll, keeping the last reading: %s", path, error)
+            return self._last_trace.get(path, [])
+        self._last_trace[path] = records
+        return records
+
+    def read_log(self, handle: LaunchHandle) -> NextflowLog:
+        """The tasks the launch's ``.nextflow.log`` and console name; nothing if they cannot be read now."""
         work_area = WorkArea(root=handle.work_dir)
-        summary = summarise(parse_trace(self.trace_file(work_area, handle.attempt)))
-        head = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
+        try:
+            return read_nextflow_log(self.log_file(work_area, handle.attempt), handle.head_log)
+        except OSError as error:
+            logger.warning("Nextflow log of %s unreadable this poll: %s", handle.work_dir, error)
+            return NextflowLog()
+
+    @staticmethod
+    def in_flight(log: NextflowLog, trace: list[TraceRecord]) -> list[SubmittedTask]:
+        """Tasks submitted but without a row in the trace yet: queued or running."""
+        ended = {record.hash for record in trace}
+        return [task for task in log.submitted if task.hash not in ended]
+
+    def poll(self, handle: LaunchHandle) -> PipelineProgress:
+        """Trace rows (ended tasks) plus tasks in flight from the log, and Slurm's word on the head and those.
+
+        ``steps_total`` is None until the head job has ended: Nextflow learns the DAG as it goes, so
+        no count of the tasks to come exists before; at the end it is the number of tasks run.
+        """
+        work_area = WorkArea(root=handle.work_dir)
+        trace = self.read_trace(self.trace_file(work_area, handle.attempt), handle.attempt)
+        flying = self.in_flight(self.read_log(handle), trace)
+        jobs = self.slurm.states([handle.head_job_id, *(t.slurm_job_id for t in flying if t.slurm_job_id)])
+        head = jobs.get(handle.head_job_id)
         state = PipelineState.from_job_state(head.state if head is not None else None)
-        steps = [self._step(task) for task in summary.tasks]
+        steps = {task.name: self._step(task) for task in latest_per_task(trace)}
+        steps |= {task.name: self._flying_step(task, jobs.get(task.slurm_job_id or "")) for task in flying}
+        failed = [
+            task for task in latest_per_task(trace) if task.status in _ENDED and steps[task.name].state == task.status
+        ]
         progress = PipelineProgress(
             state=state,
-            steps_done=summary.done,
-            steps_total=summary.total,
+            steps_done=sum(1 for step in steps.values() if TaskStatus(step.state).is_done),
+            steps_total=len(steps) if state.is_final else None,
             head_job_id=handle.head_job_id,
             head_job_state=head.state.name if head is not None and head.known_to_slurm else None,
-            slurm_job_ids=[handle.head_job_id] + [s.slurm_job_id for s in steps if s.slurm_job_id],
-            steps=steps,
+            slurm_job_ids=[handle.head_job_id] + [s.slurm_job_id for s in steps.values() if s.slurm_job_id],
+            steps=list(steps.values()),
         )
-        if state == PipelineState.COMPLETED and summary.failed:
+        if state == PipelineState.COMPLETED and failed:
             # errorStrategy 'ignore' lets Nextflow exit 0 with failed tasks: report them.
             progress.state = PipelineState.FAILED
         if progress.state in (PipelineState.FAILED, PipelineState.CANCELLED):
-            if summary.failed:
-                task = summary.failed[0]
-                progress.failed_step = task.name
-                progress.log_tail = self._task_log_tail(task, work_area) or tail(handle.head_log, LOG_TAIL_LINES)
-                progress.error_message = f"task {task.name} {task.status} with exit {task.exit}"
-            else:
-                progress.failed_step = "nextflow"
-                progress.log_tail = tail(handle.head_log, LOG_TAIL_LINES)
-                progress.error_message = f"head job {handle.head_job_id} {head.state.value.upper() if head else '?'}"
+            self._explain_failure(progress, failed, work_area, handle, head)
         return progress
+
+    def _explain_failure(
+        self,
+        progress: PipelineProgress,
+        failed: list[TraceRecord],
+        work_area: WorkArea,
+        handle: LaunchHandle,
+        head: SlurmJob | None,
+    ) -> None:
+        if failed:
+            task = failed[0]
+            progress.failed_step = task.name
+            progress.log_tail = self._task_log_tail(task, work_area) or tail(handle.head_log, LOG_TAIL_LINES)
+            progress.error_message = f"task {task.name} {task.status} with exit {task.exit}"
+        else:
+            progress.failed_step = "nextflow"
+            progress.log_tail = tail(handle.head_log, LOG_TAIL_LINES)
+            progress.error_message = f"head job {handle.head_job_id} {head.state.name if head else '?'}"
 
     @staticmethod
     def _step(task: TraceRecord) -> StepRecord:
+        """A trace row as a step; a CACHED one names no job: its job belongs to the run that made it."""
         return StepRecord(
             step=task.name,
-            slurm_job_id=task.native_id,
+            slurm_job_id=None if task.is_from_cache else task.native_id,
             state=task.status.value,
             exit_code=task.exit,
-            duration_seconds=task.realtime_seconds,
+            duration_seconds=None if task.is_from_cache else task.realtime_seconds,
+        )
+
+    @staticmethod
+    def _flying_step(task: SubmittedTask, job: SlurmJob | None) -> StepRecord:
+        """A task in flight: SUBMITTED while Slurm holds it pending, RUNNING once it has started."""
+        pending = job is None or job.state in (JobState.PENDING, JobState.UNKNOWN)
+        return StepRecord(
+            step=task.name,
+            slurm_job_id=task.slurm_job_id,
+            state=(TaskStatus.SUBMITTED if pending else TaskStatus.RUNNING).value,
         )
 
     @staticmethod
@@ -304,7 +416,30 @@ class NextflowLauncher(Launcher):
                     return text
         return None
 
+    # ---- cancel ---------------------------------------------------------------------------------
+
     def cancel(self, handle: LaunchHandle) -> None:
-        progress = self.poll(handle)
-        running = [s.slurm_job_id for s in progress.steps if s.slurm_job_id and s.state in ("SUBMITTED", "RUNNING")]
-        self.slurm.cancel([handle.head_job_id, *running])
+        """Cancel the head job and every task job it left: those in flight per the log, and any still
+        queued or running with this work area's comment (submitted, then the head killed before logging).
+        """
+        work_area = WorkArea(root=handle.work_dir)
+        trace = self.read_trace(self.trace_file(work_area, handle.attempt), handle.attempt)
+        flying = [task.slurm_job_id for task in self.in_flight(self.read_log(handle), trace) if task.slurm_job_id]
+        commented = [job.job_id for job in self.slurm.active_jobs(comment=task_comment(work_area))]
+        self.slurm.cancel([handle.head_job_id, *flying, *commented])
+
+
+def nextflow_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
+    """The Slurm job that made each task's outputs, over every launch on ``work_area`` (for provenance).
+
+    Traces are merged in launch order (``task_id`` restarts in each run): a later launch's record of a
+    task wins, and a task CACHED in a later launch keeps the job of the launch that ran it.
+    """
+    records: list[TraceRecord] = []
+    for attempt, trace in attempt_traces(work_area):
+        records += parse_trace(trace, launch_attempt=attempt)
+    return [
+        SlurmJobRecord(job_id=t.native_id, step=t.name, state=t.status.value, exit_code=t.exit, submitted_at=t.submit)
+        for t in merge_launches(records)
+        if t.native_id
+    ]

@@ -5,11 +5,17 @@ default columns are ``task_id hash native_id name status exit submit duration re
 peak_rss peak_vmem rchar wchar``. Unless ``trace.raw = true``, times are human-readable
 (``345ms``, ``4.2s``, ``1m 3s``, ``2h 10m 5s``, ``1d 2h``), sizes too (``0``, ``512 B``,
 ``980 MB``, ``1.2 GB``), percentages carry ``%``, and a missing value is ``-``.
+
+What Nextflow writes and when (``nextflow/trace/TraceFileObserver.groovy``): the header when the run
+starts, then one row per task when it *completes* (``onTaskComplete``: COMPLETED, FAILED, ABORTED)
+or is found in the cache (``onTaskCached``: CACHED), each ``println`` then ``flush``; tasks still
+submitted or running get a row only when the run ends. A submitted task is therefore not in the
+trace: :mod:`~workflows.pipelines.launchers.nextflow_log` finds those. ``task_id`` restarts at 1 in
+every run, so traces of several launches are ordered by launch attempt, never by ``task_id`` alone.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import datetime
 from enum import StrEnum
@@ -136,6 +142,17 @@ class TraceRecord(BaseModel):
     wchar_bytes: int | None
     workdir: str | None = None
     extra: dict[str, str] = {}
+    #: which launch on the work area wrote this row (1, 2, ...); None for a trace read on its own
+    launch_attempt: int | None = None
+
+    @property
+    def is_from_cache(self) -> bool:
+        """A CACHED row: its ``native_id`` is the Slurm job of the earlier run that made its outputs."""
+        return self.status == TaskStatus.CACHED
+
+
+class TraceFormatError(ValueError):
+    """A complete row (or the header) of a trace that is not in Nextflow's format."""
 
 
 _NAME = re.compile(r"^(?P<process>[^()]+?)(?:\s+\((?P<tag>.*)\))?$")
@@ -172,27 +189,51 @@ def parse_trace_row(row: dict[str, str]) -> TraceRecord:
     )
 
 
-def parse_trace_text(text: str) -> list[TraceRecord]:
-    """All rows of a trace file's text (a row still being written at the end is skipped)."""
-    lines = text.splitlines()
+def complete_lines(text: str) -> list[str]:
+    """The lines of a file still being written that are known to be whole.
+
+    Nextflow ends every line with a newline and flushes it, so a line without one was cut by the
+    read (shared storage shows a file mid-write); a line with NUL bytes is a hole a network file
+    system shows before the data arrives. Both are skipped.
+    """
+    lines = text.split("\n")[:-1]  # what follows the last newline is not whole yet
+    return [line for line in lines if "\0" not in line]
+
+
+def parse_trace_text(text: str, *, launch_attempt: int | None = None) -> list[TraceRecord]:
+    """All complete rows of a trace file's text; a row still being written is skipped.
+
+    :param launch_attempt: set on every record (see :func:`merge_launches`)
+    :raises TraceFormatError: the header or a complete row is not in Nextflow's format
+    """
+    lines = complete_lines(text)
     if not lines:
         return []
     header = lines[0].split("\t")
-    if "task_id" not in header or "status" not in header:
-        raise ValueError(f"not a Nextflow trace header: {lines[0]!r}")
+    if "task_id" not in header or "status" not in header or "name" not in header:
+        raise TraceFormatError(f"not a Nextflow trace header: {lines[0]!r}")
     records = []
-    for row in csv.DictReader(lines[1:], fieldnames=header, delimiter="\t"):
-        if len([v for v in row.values() if v is not None]) < len(header):
-            continue  # a partial last line
-        records.append(parse_trace_row(row))
+    for number, line in enumerate(lines[1:], start=2):
+        values = line.split("\t")
+        if len(values) != len(header):
+            raise TraceFormatError(f"trace line {number} has {len(values)} columns, the header {len(header)}")
+        try:
+            record = parse_trace_row(dict(zip(header, values, strict=True)))
+        except ValueError as error:
+            raise TraceFormatError(f"trace line {number}: {error}") from error
+        records.append(record.model_copy(update={"launch_attempt": launch_attempt}))
     return records
 
 
-def parse_trace(path: Path) -> list[TraceRecord]:
-    """Parse a trace file; an empty list if it does not exist yet."""
+def parse_trace(path: Path, *, launch_attempt: int | None = None) -> list[TraceRecord]:
+    """Parse a trace file; an empty list if it does not exist yet.
+
+    :raises TraceFormatError: see :func:`parse_trace_text`
+    :raises OSError: the file could not be read
+    """
     if not Path(path).is_file():
         return []
-    return parse_trace_text(Path(path).read_text(errors="replace"))
+    return parse_trace_text(Path(path).read_text(errors="replace"), launch_attempt=launch_attempt)
 
 
 class TraceSummary(BaseModel):
@@ -206,11 +247,33 @@ class TraceSummary(BaseModel):
     running: int
 
 
+def _launch_order(record: TraceRecord) -> tuple[int, int]:
+    """Launch attempt first (``task_id`` restarts at 1 in every run), then ``task_id`` within it."""
+    return (record.launch_attempt or 0, record.task_id)
+
+
 def latest_per_task(records: list[TraceRecord]) -> list[TraceRecord]:
-    """The last record of each task name (a retried task appears once per attempt)."""
+    """The last record of each task name: a later launch's, and within one run the later retry."""
     latest: dict[str, TraceRecord] = {}
-    for record in sorted(records, key=lambda r: r.task_id):
+    for record in sorted(records, key=_launch_order):
         latest[record.name] = record
+    return list(latest.values())
+
+
+def merge_launches(records: list[TraceRecord]) -> list[TraceRecord]:
+    """The record of each task name that says how its outputs were made, over every launch.
+
+    A later launch's record wins, except that a CACHED row gives way to the earlier run of the same
+    task (same hash) that completed it: that run's Slurm job made the outputs. A CACHED row with no
+    such earlier record is kept as it is (state CACHED, the job of an unknown earlier run).
+    """
+    latest: dict[str, TraceRecord] = {}
+    completed: dict[str, TraceRecord] = {}
+    for record in sorted(records, key=_launch_order):
+        if record.status == TaskStatus.COMPLETED:
+            completed[record.hash] = record
+        producer = completed.get(record.hash) if record.is_from_cache else None
+        latest[record.name] = producer or record
     return list(latest.values())
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from analyses.schemas import SlurmJobRecord
 from workflows.pipelines.definition import InputKind, OutputSpec, PipelineInputs, PipelineOutputs, PipelineParameters
-from workflows.pipelines.launchers.nextflow import NextflowPipeline
-from workflows.pipelines.launchers.nextflow_trace import parse_trace, summarise
+from workflows.pipelines.launchers.nextflow import NextflowPipeline, nextflow_step_records
 from workflows.pipelines.raw_reads.pipeline import (
     PROFILES_DIR,
     RawReadsParameters,
@@ -40,13 +38,6 @@ class RawReadsNextflowPipeline(NextflowPipeline):
         }
 
     def parse_outputs(self, work_area: WorkArea, *, analysis_accession: str | None = None) -> PipelineOutputs:
-        traces = sorted((work_area.root / "pipeline_info").glob("trace-*.txt"))
-        tasks = summarise([record for trace in traces for record in parse_trace(trace)]).tasks
-        jobs = [
-            SlurmJobRecord(
-                job_id=t.native_id, step=t.name, state=t.status.value, exit_code=t.exit, submitted_at=t.submit
-            )
-            for t in tasks
-            if t.native_id
-        ]
-        return parse_raw_reads_outputs(self, work_area, analysis_accession=analysis_accession, slurm_jobs=jobs)
+        return parse_raw_reads_outputs(
+            self, work_area, analysis_accession=analysis_accession, slurm_jobs=nextflow_step_records(work_area)
+        )
