@@ -42,7 +42,7 @@ from workflows.pipelines.launchers.nextflow_trace import (
 from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState, StepRecord
 from workflows.pipelines.launchers.records import LaunchHandle
 from workflows.pipelines.workarea import WorkArea
-from workflows.slurm import JobState, SlurmClient, SlurmJob
+from workflows.slurm import JobState, SlurmClient, SlurmError, SlurmJob
 
 logger = logging.getLogger(__name__)
 
@@ -425,7 +425,11 @@ class NextflowLauncher(Launcher):
         work_area = WorkArea(root=handle.work_dir)
         trace = self.read_trace(self.trace_file(work_area, handle.attempt), handle.attempt)
         flying = [task.slurm_job_id for task in self.in_flight(self.read_log(handle), trace) if task.slurm_job_id]
-        commented = [job.job_id for job in self.slurm.active_jobs(comment=task_comment(work_area))]
+        try:
+            commented = [job.job_id for job in self.slurm.active_jobs(comment=task_comment(work_area))]
+        except SlurmError as error:  # still cancel what the log names
+            logger.warning("could not list the task jobs of %s by comment: %s", handle.work_dir, error)
+            commented = []
         self.slurm.cancel([handle.head_job_id, *flying, *commented])
 
 
