@@ -15,6 +15,7 @@ from typing import Annotated
 from ninja import Field, Path, Schema
 from pydantic import AfterValidator, WithJsonSchema
 
+from analyses.charts import AnalysisChart, ChartFormat, StudyChart
 from analyses.models import Analysis, Assembly, ExperimentType
 from analyses.schemas import AnalysisStatusFlag, Provenance, StatusFlagValue
 from ena.accessions import ACCESSION_PATTERNS, AccessionKind
@@ -98,6 +99,20 @@ LineagePath = Annotated[
     WithJsonSchema(LINEAGE_JSON_SCHEMA),
     Path(description="A full biome lineage (URL-encode spaces)", example="root:Environmental:Aquatic:Marine"),
 ]
+AnalysisChartName = Annotated[
+    AnalysisChart,
+    Path(description="Which chart of the analysis (``GET /analyses/{accession}/charts`` lists them)", example="pfam"),
+]
+StudyChartName = Annotated[
+    StudyChart,
+    Path(
+        description="Which chart of the study (``GET /studies/{accession}/charts`` lists them)",
+        example="analysis-states",
+    ),
+]
+ChartFormatPath = Annotated[
+    ChartFormat, Path(description="svg (``image/svg+xml``, text kept as text) or png (``image/png``)", example="svg")
+]
 
 
 # ---------------------------------------------------------------------------------------------- filters
@@ -144,6 +159,19 @@ class AnalysisFilters(BiomeFilters):
         status = values.pop("status")
         values["state"] = values["state"] or status
         return values
+
+
+#: A Pfam accession, with or without its version (PF00069, PF00069.17).
+PFAM_ACCESSION_PATTERN = r"^PF[0-9]{5}(?:\.[0-9]{1,4})?$"
+
+
+class PfamHitFilters(Schema):
+    accession: str | None = Field(
+        None,
+        pattern=PFAM_ACCESSION_PATTERN,
+        description="Only hits of this Pfam model; without a version (PF00069) it matches every version",
+        examples=["PF00005", "PF00005.31"],
+    )
 
 
 class AssemblyFilters(BiomeFilters):
@@ -359,9 +387,46 @@ class AnalysisOut(Schema):
         return obj.assembly.accession or str(obj.assembly_id)
 
 
+class ReportLinkOut(Schema):
+    """A file of the analysis published as a DRS blob, and where to fetch it."""
+
+    drs_object_id: str
+    drs_uri: str = Field(description="drs://host/id, for DRS clients")
+    url: str = Field(
+        description="Public: the file itself. Private: the DRS access endpoint, which answers the owner (or a "
+        "curator) with a signed, expiring URL of the file"
+    )
+
+
+class AnalysisLinksOut(Schema):
+    """Where the parts of an analysis kept off its detail are (absolute URLs)."""
+
+    results: str
+    quality_control: str
+    downloads: str
+    pfam: str = Field(description="Pfam domain counts (404 until the analysis has a Pfam annotation)")
+    pfam_hits: str = Field(description="Pfam domain hits per protein, paginated")
+    rrna: str = Field(description="rRNA genes per kingdom and gene type")
+    charts: str = Field(description="The analysis' charts, with their SVG and PNG URLs")
+    fastp_report: ReportLinkOut | None = Field(
+        description="fastp's HTML report of the reads' quality control; null until it is published"
+    )
+
+
 class AnalysisDetailOut(AnalysisOut):
     status: dict[AnalysisStatusFlag, StatusFlagValue] = Field(description="Milestones, each with when it was set")
     provenance: Provenance | None
     has_results: bool
     has_quality_control: bool
     downloads_count: int
+    links: AnalysisLinksOut
+
+
+class ChartOut(Schema):
+    """One chart, and whether its data exists yet (a chart whose data is missing is a 404)."""
+
+    name: str = Field(examples=["pfam"])
+    title: str
+    available: bool = Field(description="Whether the data the chart draws exists (else its URLs answer 404)")
+    svg: str = Field(description="The chart as SVG (absolute URL)")
+    png: str = Field(description="The chart as PNG (absolute URL)")

@@ -15,10 +15,24 @@ Rules followed here:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.contrib.postgres.aggregates import BoolOr
 from django.contrib.postgres.search import SearchQuery, SearchRank
-from django.db.models import BooleanField, ExpressionWrapper, F, Func, IntegerField, Prefetch, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    JSONField,
+    Prefetch,
+    Q,
+    QuerySet,
+)
+from django.db.models.fields.json import KeyTransform
 
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
 from core.errors import NotFound
@@ -51,6 +65,8 @@ ANALYSIS_LIST_COLUMNS = (
     "updated_at",
 )
 ANALYSIS_JSON_COLUMNS = ("status", "quality_control", "results", "annotations", "downloads", "provenance")
+#: The downloads that are fastp's HTML report (the pipelines' ``qc_html`` output, ``qc/fastp.html``).
+FASTP_REPORT_PATH = r'$[*] ? (@.relative_path like_regex "(^|/)fastp\\.html$")'
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -408,8 +424,9 @@ def _visible_analyses(user: Any, accession: str) -> QuerySet:
 def analysis_get(*, user: Any, accession: str) -> Analysis:
     """The analysis with this MGYA accession, without its large JSON columns.
 
-    Annotated with ``has_results``, ``has_quality_control`` and ``downloads_count`` so that callers can
-    point at the action endpoints without loading what they return.
+    Annotated with ``has_results``, ``has_quality_control``, ``downloads_count`` and ``fastp_reports`` (the
+    downloads that are fastp's HTML report) so that callers can point at the action endpoints and the report
+    without loading what they return.
 
     :param user: the requesting user
     :param accession: e.g. ``MGYA00000001``
@@ -424,6 +441,7 @@ def analysis_get(*, user: Any, accession: str) -> Analysis:
             has_results=ExpressionWrapper(Q(results__isnull=False), output_field=BooleanField()),
             has_quality_control=ExpressionWrapper(Q(quality_control__isnull=False), output_field=BooleanField()),
             downloads_count=Func(F("downloads"), function="jsonb_array_length", output_field=IntegerField()),
+            fastp_reports=JsonPathArray("downloads", FASTP_REPORT_PATH),
         )
         .first()
     )
@@ -447,3 +465,195 @@ def analysis_json(*, user: Any, accession: str, field: str) -> Any:
     if not rows:
         raise NotFound(f"No analysis {accession}")
     return rows[0]
+
+
+# ---------------------------------------------------------------------------------------------- parts of JSON columns
+#
+# Annotation tables and chart data are read as parts of one JSON column (``annotations -> 'pfam' -> 'counts'``), so
+# that Postgres sends only what the endpoint shows; the large parts (every Pfam hit) are paged inside Postgres.
+
+
+class JsonPathExists(Func):
+    """``jsonb_path_exists(column, path)``: whether an SQL/JSON path finds anything in a JSON column."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, path: str):
+        super().__init__(F(column))
+        self.path = path
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        column_sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"jsonb_path_exists({column_sql}, %s::jsonpath)", [*params, self.path]
+
+
+class JsonPathArray(Func):
+    """``jsonb_path_query_array(json, path, vars)``: what an SQL/JSON path finds, as one JSON array.
+
+    The path is a constant of the caller's; values from a request go in ``variables`` (``$name`` in the path).
+    """
+
+    output_field = JSONField()
+
+    def __init__(self, source: Any, path: str, variables: dict[str, Any] | None = None):
+        super().__init__(F(source) if isinstance(source, str) else source)
+        self.path, self.variables = path, variables or {}
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list]:
+        source_sql, params = compiler.compile(self.get_source_expressions()[0])
+        sql = f"jsonb_path_query_array({source_sql}, %s::jsonpath, %s::jsonb)"
+        return sql, [*params, self.path, json.dumps(self.variables)]
+
+
+#: A part of an analysis' JSON columns: the column, then the keys down to the part.
+JsonPart = tuple[str, ...]
+
+
+def _json_part(part: JsonPart) -> Any:
+    column, *keys = part
+    if column not in ANALYSIS_JSON_COLUMNS:
+        raise ValueError(f"{column!r} is not a JSON column of Analysis")
+    expression: Any = F(column)
+    for key in keys:
+        expression = KeyTransform(key, expression)
+    return expression
+
+
+def analysis_json_parts(*, user: Any, accession: str, parts: dict[str, JsonPart]) -> dict[str, Any]:
+    """Parts of an analysis' JSON columns, in one query that reads nothing else: ``{name: value or None}``.
+
+    :param user: the requesting user
+    :param accession: e.g. ``MGYA00000001``
+    :param parts: by name, a column of :data:`ANALYSIS_JSON_COLUMNS` then keys, e.g. ``("annotations", "rrna")``
+    :raises InvalidAccessionError: for a malformed accession
+    :raises NotFound: when no analysis the user may see has it
+    """
+    expressions = {f"part_{name}": _json_part(part) for name, part in parts.items()}
+    rows = list(_visible_analyses(user, accession).values(**expressions)[:1])
+    if not rows:
+        raise NotFound(f"No analysis {accession}")
+    return {name: rows[0][f"part_{name}"] for name in parts}
+
+
+def analysis_json_paths_exist(*, user: Any, accession: str, paths: dict[str, tuple[str, str]]) -> dict[str, bool]:
+    """Whether each SQL/JSON path finds something in an analysis' JSON columns, in one query.
+
+    :param user: the requesting user
+    :param accession: e.g. ``MGYA00000001``
+    :param paths: by name, a column of :data:`ANALYSIS_JSON_COLUMNS` and a path, e.g. ``("results", "$.assembly")``
+    :raises NotFound: when no analysis the user may see has it
+    """
+    if any(column not in ANALYSIS_JSON_COLUMNS for column, _path in paths.values()):
+        raise ValueError(f"Not JSON columns of Analysis: {paths}")
+    expressions = {f"has_{name}": JsonPathExists(column, path) for name, (column, path) in paths.items()}
+    rows = list(_visible_analyses(user, accession).values(**expressions)[:1])
+    if not rows:
+        raise NotFound(f"No analysis {accession}")
+    return {name: bool(rows[0][f"has_{name}"]) for name in paths}
+
+
+class JsonArrayPage:
+    """The items an SQL/JSON path finds in one analysis' JSON column, paged by Postgres.
+
+    Quacks like the querysets :class:`core.pagination.PageNumberPagination` pages: ``all().count()`` (known
+    already: counted with the existence check) and a slice, which is one query returning only that page.
+    """
+
+    def __init__(self, rows: QuerySet, column: str, path: str, variables: dict[str, Any], count: int):
+        self.rows, self.column, self.path, self.variables, self._count = rows, column, path, variables, count
+
+    def all(self) -> JsonArrayPage:
+        return self
+
+    def count(self) -> int:
+        return self._count
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, window: slice) -> list[Any]:
+        start, stop, _step = window.indices(self._count)
+        if stop <= start:
+            return []
+        found = JsonPathArray(self.column, self.path, self.variables)
+        page = JsonPathArray(found, "$[$first to $last]", {"first": start, "last": stop - 1})
+        return list(self.rows.values_list(page, flat=True)[:1])[0] or []
+
+
+def analysis_json_array(
+    *, user: Any, accession: str, column: str, container: str, path: str, variables: dict[str, Any] | None = None
+) -> JsonArrayPage:
+    """A pageable array inside an analysis' JSON column, e.g. the Pfam hits of one model.
+
+    :param user: the requesting user
+    :param accession: e.g. ``MGYA00000001``
+    :param column: one of :data:`ANALYSIS_JSON_COLUMNS`
+    :param container: an SQL/JSON path that must exist for the array to (``$.pfam.hits``): else ``None``
+    :param path: the SQL/JSON path of the items (``$.pfam.hits[*] ? (@.accession == $accession)``)
+    :param variables: the path's variables
+    :returns: the pageable items, or ``None`` when ``container`` is missing
+    :raises NotFound: when no analysis the user may see has it
+    """
+    if column not in ANALYSIS_JSON_COLUMNS:
+        raise ValueError(f"{column!r} is not a JSON column of Analysis")
+    variables = variables or {}
+    rows = _visible_analyses(user, accession)
+    found = list(
+        rows.values_list(
+            JsonPathExists(column, container),
+            Func(JsonPathArray(column, path, variables), function="jsonb_array_length", output_field=IntegerField()),
+        )[:1]
+    )
+    if not found:
+        raise NotFound(f"No analysis {accession}")
+    exists, count = found[0]
+    return JsonArrayPage(rows, column, path, variables, count) if exists else None
+
+
+# ---------------------------------------------------------------------------------------------- study charts
+
+#: Most analyses a study chart shows (the newest), so that a study of thousands still draws in a moment.
+STUDY_CHART_ANALYSES = 50
+
+
+def _study_analyses(user: Any, study: Study) -> QuerySet:
+    return Analysis.objects.visible_to(user).filter(study_id=study.id, is_superseded=False)
+
+
+def study_analysis_states(*, user: Any, study: Study) -> dict[str, int]:
+    """How many of the study's active analyses the user may see are in each state (every state, in order).
+
+    :param user: the requesting user
+    :param study: a study the user may see
+    """
+    counted = dict(_study_analyses(user, study).order_by().values_list("state").annotate(n=Count("id")))
+    return {state: counted.get(state, 0) for state in Analysis.State.values}
+
+
+def study_analysis_parts(*, user: Any, study: Study, parts: dict[str, JsonPart]) -> list[dict[str, Any]]:
+    """Parts of the JSON columns of the study's newest active analyses (at most :data:`STUDY_CHART_ANALYSES`).
+
+    One query; each row is ``{"accession": ..., name: value or None}``, ordered by accession.
+
+    :param user: the requesting user
+    :param study: a study the user may see
+    :param parts: by name, a column of :data:`ANALYSIS_JSON_COLUMNS` then keys
+    """
+    expressions = {f"part_{name}": _json_part(part) for name, part in parts.items()}
+    rows = _study_analyses(user, study).order_by("-id").values("accession", **expressions)[:STUDY_CHART_ANALYSES]
+    return sorted(
+        ({"accession": row["accession"], **{name: row[f"part_{name}"] for name in parts}} for row in rows),
+        key=lambda row: row["accession"],
+    )
+
+
+def study_json_paths_exist(*, user: Any, study: Study, paths: dict[str, tuple[str, str]]) -> dict[str, bool]:
+    """Whether any of the study's active analyses has something at each SQL/JSON path, in one query.
+
+    :param user: the requesting user
+    :param study: a study the user may see
+    :param paths: by name, a column of :data:`ANALYSIS_JSON_COLUMNS` and a path
+    """
+    aggregates = {f"has_{name}": BoolOr(JsonPathExists(column, path)) for name, (column, path) in paths.items()}
+    found = _study_analyses(user, study).aggregate(**aggregates)
+    return {name: bool(found[f"has_{name}"]) for name in paths}
