@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   slurm-wlm slurmdbd slurmrestd slurm-wlm-jwt-plugin slurm-wlm-mysql-plugin munge mariadb-server
-  fastp megahit prodigal seqkit hmmer samtools
+  fastp megahit prodigal seqkit hmmer hmmer-examples barrnap samtools
   procps curl
   chromium fonts-dejavu-core
 )

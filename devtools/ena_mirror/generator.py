@@ -2,10 +2,12 @@
 
 * :func:`generate_synthetic_study` -- ``SYNTHETIC_STUDY_ACCESSION`` (PRJEB90001 / ERP900001): four
   samples, one paired-end WGS METAGENOMIC Illumina run each, reads simulated from three coding-like
-  genomes mixed differently per sample, real gzipped FASTQ with real md5s and sizes. Each genome
-  carries 2-4 genes of each of the raw-reads pipeline's profile families (EMGSYN001..003; counts in
-  :data:`PLANTED_FAMILY_COPIES`), new members drawn as the families' seed alignments were, so the
-  pipeline's ``hmmsearch`` has real hits; they are listed in ``<data_dir>/genomes/PRJEB90001.planted.tsv``.
+  genomes mixed differently per sample, real gzipped FASTQ with real md5s and sizes. The genomes'
+  backgrounds are synthetic, but they carry real genes (:mod:`devtools.ena_mirror.real_genes`,
+  :data:`PLANTED_PROTEINS`, :data:`PLANTED_RRNA`): Pfam seed proteins (protein kinase, fibronectin
+  type III, globins) reverse-translated at the genome's GC, and rRNA operons drawn from barrnap's
+  bacterial and archaeal models, so the pipeline's Pfam and rRNA annotation find real things. They are
+  listed in ``<data_dir>/genomes/PRJEB90001.planted.tsv`` and ``PRJEB90001.rrna.tsv``.
 * :func:`generate_amplicon_study` -- ``AMPLICON_STUDY_ACCESSION`` (PRJEB90003): one single-end
   AMPLICON run.
 * :func:`large_study_record` -- ``LARGE_STUDY_ACCESSION`` (PRJEB90002): metadata only, tens of
@@ -51,8 +53,8 @@ from devtools.ena_mirror.layout import (
     submitted_dir,
     webin_accounts_path,
 )
+from devtools.ena_mirror.real_genes import load_proteins, load_rrna
 from devtools.ena_mirror.simulate import Genome, WrittenFile, coding_genome, simulate_reads, write_fasta
-from devtools.profile_families import family_alignments, family_member
 
 SYNTHETIC_STUDY_ACCESSION = "PRJEB90001"
 SYNTHETIC_SECONDARY_STUDY_ACCESSION = "ERP900001"
@@ -104,11 +106,20 @@ GENOME_SPECS: tuple[tuple[str, int, float], ...] = (
     ("synthetic_genome_2", 36_000, 0.52),
     ("synthetic_genome_3", 48_000, 0.64),
 )
-#: Genes of each profile family (EMGSYN001, EMGSYN002, EMGSYN003) planted per genome of GENOME_SPECS.
-PLANTED_FAMILY_COPIES: tuple[tuple[int, int, int], ...] = (
-    (4, 2, 3),
-    (2, 4, 3),
-    (3, 3, 2),
+#: Real proteins (names in :data:`devtools.ena_mirror.real_genes.PROTEINS`) planted per genome of
+#: GENOME_SPECS: genome 1 carries kinases and fibronectin type III proteins (7LESS_DROME has both),
+#: genome 2 globins and fn3, genome 3 kinases and globins but no fn3.
+PLANTED_PROTEINS: tuple[tuple[str, ...], ...] = (
+    ("AKT1_HUMAN/150-408", "MK04_HUMAN/20-312", "CDC5_YEAST/82-337", "7LESS_DROME", "FINC_BOVIN/1176-1257"),
+    ("MYG_HORSE", "HBA_MACFA", "HBB_RABIT", "EPHA2_HUMAN/330-419", "ITB4_HUMAN/1128-1208"),
+    ("PIM1_HUMAN/129-381", "WEE1_HUMAN/299-569", "HBB_COLLI", "HBA_COLLI"),
+)
+#: rRNA operons (16S, spacer, 5S; names in :data:`devtools.ena_mirror.real_genes.RRNA`) per genome:
+#: one copy each (repeats collapse in an assembly), bacterial in genome 1, archaeal in genome 2, none in 3.
+PLANTED_RRNA: tuple[tuple[tuple[str, ...], ...], ...] = (
+    (("bacteria_16S_rRNA", "bacteria_5S_rRNA"),),
+    (("archaea_16S_rRNA", "archaea_5S_rRNA"),),
+    (),
 )
 READ_LENGTH = 150
 FIRST_PUBLIC = "2024-03-01"
@@ -119,8 +130,9 @@ FORMAT_VERSION = 1
 #: 2: family members planted in the synthetic genomes; 3: their codons drawn to match the genome's GC
 #: (data dirs made from the short-lived uncommitted version 2 are regenerated too); 4: records carry only
 #: fields of ENA's real field sets (no ``secondary_study_accession`` on samples), more of them (centre,
-#: dates, location, library name), and a ``suppressed`` list.
-GENERATOR_VERSION = 4
+#: dates, location, library name), and a ``suppressed`` list; 5: real genes planted (Pfam seed proteins,
+#: barrnap-model rRNA operons) instead of the synthetic EMGSYN families.
+GENERATOR_VERSION = 5
 
 
 @dataclass
@@ -284,43 +296,50 @@ def _run_row(
     return row
 
 
-def planted_proteins(seed: int = SYNTHETIC_SEED) -> list[list[tuple[str, str]]]:
-    """Per genome of :data:`GENOME_SPECS`: (family, protein) of the family members it carries.
-
-    Every protein is a new member of its family (drawn from the family's ancestor at the seed
-    alignments' substitution rate), different in each copy and each genome. Deterministic.
-    """
-    families = family_alignments()
-    per_genome = []
-    for (name, _length, _gc), copies in zip(GENOME_SPECS, PLANTED_FAMILY_COPIES, strict=True):
-        rng = random.Random(f"{seed}-planted-{name}")
-        per_genome.append(
-            [
-                (family.name, family_member(family.ancestor, rng))
-                for family, count in zip(families, copies, strict=True)
-                for _ in range(count)
-            ]
-        )
-    return per_genome
-
-
 def synthetic_genomes(seed: int = SYNTHETIC_SEED) -> list[Genome]:
-    """The synthetic study's three genomes, with the family members of :func:`planted_proteins`. Deterministic."""
+    """The synthetic study's three genomes, with :data:`PLANTED_PROTEINS` and :data:`PLANTED_RRNA`. Deterministic."""
     rng = random.Random(seed)
+    proteins = load_proteins()
+    rrna = load_rrna()
     return [
-        coding_genome(rng, name=name, length=length, gc=gc, planted=planted)
-        for (name, length, gc), planted in zip(GENOME_SPECS, planted_proteins(seed), strict=True)
+        coding_genome(
+            rng,
+            name=name,
+            length=length,
+            gc=gc,
+            planted=[(protein, proteins[protein].protein) for protein in planted],
+            operons=[[(gene, rrna[gene].sequence) for gene in operon] for operon in operons],
+        )
+        for (name, length, gc), planted, operons in zip(GENOME_SPECS, PLANTED_PROTEINS, PLANTED_RRNA, strict=True)
     ]
 
 
 def write_planted_table(path: Path, genomes: list[Genome]) -> None:
-    """Write the planted genes as TSV: genome, gene, family, start (1-based), end, strand, protein."""
-    lines = ["genome\tgene\tfamily\tstart\tend\tstrand\tprotein"]
+    """Write the planted proteins as TSV: genome, gene, protein (its source name), pfam (the accessions
+    of the models whose domains it carries, comma-separated), start (1-based), end, strand, sequence."""
+    proteins = load_proteins()
+    lines = ["genome\tgene\tprotein\tpfam\tstart\tend\tstrand\tsequence"]
     for genome in genomes:
         lines += [
-            f"{genome.name}\t{g.name}\t{g.label}\t{g.start + 1}\t{g.end}\t{g.strand}\t{g.protein}"
+            f"{genome.name}\t{g.name}\t{g.label}\t{','.join(proteins[g.label].families)}"
+            f"\t{g.start + 1}\t{g.end}\t{g.strand}\t{g.protein}"
             for g in genome.planted
         ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_rrna_table(path: Path, genomes: list[Genome]) -> None:
+    """Write the planted rRNA genes as TSV: genome, gene, kingdom, type (SSU, 5S), model (barrnap's),
+    start (1-based), end, strand."""
+    rrna = load_rrna()
+    lines = ["genome\tgene\tkingdom\ttype\tmodel\tstart\tend\tstrand"]
+    for genome in genomes:
+        for g in genome.planted_rna:
+            source = rrna[g.label]
+            lines.append(
+                f"{genome.name}\t{g.name}\t{source.kingdom}\t{source.gene}\t{source.model}"
+                f"\t{g.start + 1}\t{g.end}\t{g.strand}"
+            )
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -328,18 +347,20 @@ def generate_synthetic_study(data_dir: Path = DEFAULT_DATA_DIR, *, seed: int = S
     """Simulate the synthetic study's reads into ``data_dir`` and write its record. Deterministic.
 
     Also writes the source genomes to ``<data_dir>/genomes/PRJEB90001.fasta`` (for checking assemblies)
-    and their planted family members to ``<data_dir>/genomes/PRJEB90001.planted.tsv``.
+    their planted proteins to ``<data_dir>/genomes/PRJEB90001.planted.tsv`` and their planted rRNA genes
+    to ``<data_dir>/genomes/PRJEB90001.rrna.tsv``.
     """
     genomes = synthetic_genomes(seed)
     (data_dir / "genomes").mkdir(parents=True, exist_ok=True)
     write_fasta(data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.fasta", genomes)
     write_planted_table(data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.planted.tsv", genomes)
+    write_rrna_table(data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.rrna.tsv", genomes)
     study = _study_row(
         SYNTHETIC_STUDY_ACCESSION,
         SYNTHETIC_SECONDARY_STUDY_ACCESSION,
         "Synthetic mock community metagenomes (local ENA mirror)",
         "Shotgun metagenomes simulated from three coding-like genomes mixed in different proportions;"
-        " each genome carries members of the EMGSYN001-003 protein families.",
+        " the genomes carry real Pfam proteins (kinases, fibronectin type III, globins) and rRNA operons.",
     )
     samples, runs = [], []
     for index, (pairs, proportions) in enumerate(SYNTHETIC_SAMPLES, start=1):

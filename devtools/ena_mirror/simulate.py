@@ -2,8 +2,9 @@
 
 Genomes are built from open reading frames (ATG, sense codons, a stop codon) on both strands with
 short intergenic spacers, so a gene caller such as prodigal finds a realistic number of genes.
-Given proteins (e.g. members of the pipeline's profile families) are planted among them as genes,
-reverse-translated with codons drawn at the genome's own base composition.
+Given proteins (real Pfam domain proteins, :mod:`devtools.ena_mirror.real_genes`) are planted among
+them as genes, reverse-translated with codons drawn at the genome's own base composition; given
+non-coding genes (rRNA) are planted as operons, laid down as they are.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def translate(sequence: str) -> str:
 class PlantedGene:
     """A given protein laid down as a gene of a simulated genome.
 
-    :ivar name: the gene's name (e.g. ``synthetic_genome_1_EMGSYN002_1``)
-    :ivar label: what the protein is (e.g. its profile family)
+    :ivar name: the gene's name (e.g. ``synthetic_genome_1_gene_3``)
+    :ivar label: what the protein is (e.g. its source, ``AKT1_HUMAN/150-408``)
     :ivar start: 0-based start of the gene (ATG..stop, or its reverse complement) on the genome
     :ivar end: exclusive end on the genome
     :ivar strand: ``+`` or ``-``
@@ -61,14 +62,38 @@ class PlantedGene:
 
 
 @dataclass(frozen=True)
+class PlantedRna:
+    """A given non-coding gene (e.g. a 16S rRNA) laid down in a simulated genome, as one of an operon.
+
+    :ivar name: the gene's name (e.g. ``synthetic_genome_1_bacteria_16S_rRNA``)
+    :ivar label: what the gene is (e.g. ``bacteria_16S_rRNA``)
+    :ivar start: 0-based start on the genome
+    :ivar end: exclusive end on the genome
+    :ivar strand: ``+`` or ``-`` (the operon's strand)
+    """
+
+    name: str
+    label: str
+    start: int
+    end: int
+    strand: str
+
+
+@dataclass(frozen=True)
 class Genome:
     name: str
     sequence: str
     gene_count: int
     planted: tuple[PlantedGene, ...] = field(default=())
+    planted_rna: tuple[PlantedRna, ...] = field(default=())
 
     def planted_sequence(self, gene: PlantedGene) -> str:
         """The coding sequence of a planted gene, 5' to 3' (ATG..stop)."""
+        sequence = self.sequence[gene.start : gene.end]
+        return sequence if gene.strand == "+" else reverse_complement(sequence)
+
+    def rna_sequence(self, gene: PlantedRna) -> str:
+        """The sequence of a planted non-coding gene, 5' to 3'."""
         sequence = self.sequence[gene.start : gene.end]
         return sequence if gene.strand == "+" else reverse_complement(sequence)
 
@@ -137,6 +162,23 @@ def reverse_translate(rng: random.Random, protein: str, gc: float) -> str:
     return "ATG" + "".join(codons) + rng.choice(sorted(STOP_CODONS))
 
 
+def _operon(rng: random.Random, genes: Sequence[tuple[str, str]], weights: list[float]) -> tuple[str, list[int]]:
+    """The genes joined by random spacers of 250-450 bp (an internal transcribed spacer): the
+    operon's sequence and each gene's offset in it."""
+    parts: list[str] = []
+    offsets: list[int] = []
+    position = 0
+    for index, (_label, dna) in enumerate(genes):
+        if index:
+            spacer = "".join(rng.choices("ACGT", weights=weights, k=rng.randint(250, 450)))
+            parts.append(spacer)
+            position += len(spacer)
+        offsets.append(position)
+        parts.append(dna)
+        position += len(dna)
+    return "".join(parts), offsets
+
+
 def coding_genome(
     rng: random.Random,
     *,
@@ -144,6 +186,7 @@ def coding_genome(
     length: int,
     gc: float,
     planted: Sequence[tuple[str, str]] = (),
+    operons: Sequence[Sequence[tuple[str, str]]] = (),
 ) -> Genome:
     """A genome of about ``length`` bp made of ORFs (100-450 codons) on both strands, ~88% coding.
 
@@ -153,10 +196,19 @@ def coding_genome(
     :param gc: the GC fraction of the coding sequence
     :param planted: (label, protein) pairs to lay down as genes too, at random places among the
         random ORFs and on random strands, reverse-translated with :func:`reverse_translate`
+    :param operons: non-coding genes to lay down as they are, each operon a list of (label, DNA 5' to 3')
+        joined by spacers on one random strand, at random places among the random ORFs
     """
     weights = [(1 - gc) / 2, gc / 2, gc / 2, (1 - gc) / 2]
-    planted_genes = [(label, protein, reverse_translate(rng, protein, gc)) for label, protein in planted]
-    planted_length = sum(len(dna) + 70 for _label, _protein, dna in planted_genes)
+    # (label, protein or "" for an operon, DNA, [(label, offset, length)] of an operon's genes)
+    units: list[tuple[str, str, str, list[tuple[str, int, int]]]] = [
+        (label, protein, reverse_translate(rng, protein, gc), []) for label, protein in planted
+    ]
+    for genes in operons:
+        dna, offsets = _operon(rng, genes, weights)
+        members = [(label, offset, len(gene)) for (label, gene), offset in zip(genes, offsets, strict=True)]
+        units.append(("operon", "", dna, members))
+    planted_length = sum(len(dna) + 70 for _label, _protein, dna, _members in units)
     parts: list[str] = []
     total = 0
     genes = 0
@@ -168,40 +220,54 @@ def coding_genome(
         parts += [spacer, gene]
         total += len(spacer) + len(gene)
         genes += 1
-    if not planted_genes:
+    if not units:
         return Genome(name=name, sequence="".join(parts), gene_count=genes)
-    if genes <= len(planted_genes):
-        raise ValueError(f"{name}: {length} bp leave room for {genes} random genes, too few for {len(planted)} planted")
-    # Each planted gene goes after a distinct random gene other than the last, so none is at either end.
-    slots = dict(zip(sorted(rng.sample(range(1, genes), len(planted_genes))), planted_genes, strict=True))
+    if genes <= len(units):
+        raise ValueError(f"{name}: {length} bp leave room for {genes} random genes, too few for {len(units)} planted")
+    # Each planted unit goes after a distinct random gene other than the last, so none is at either end.
+    slots = dict(zip(sorted(rng.sample(range(1, genes), len(units))), units, strict=True))
     sequence: list[str] = []
     position = 0
     records: list[PlantedGene] = []
-    counts: dict[str, int] = {}
+    rna_records: list[PlantedRna] = []
     for index in range(genes):
         for part in parts[2 * index : 2 * index + 2]:
             sequence.append(part)
             position += len(part)
         if index + 1 not in slots:
             continue
-        label, protein, dna = slots[index + 1]
+        label, protein, dna, members = slots[index + 1]
         spacer = "".join(rng.choices("ACGT", weights=weights, k=rng.randint(20, 120)))
         strand = "+" if rng.random() < 0.5 else "-"
         start = position + len(spacer)
         sequence += [spacer, dna if strand == "+" else reverse_complement(dna)]
         position = start + len(dna)
-        counts[label] = counts.get(label, 0) + 1
-        records.append(
-            PlantedGene(
-                name=f"{name}_{label}_{counts[label]}",
-                label=label,
-                start=start,
-                end=position,
-                strand=strand,
-                protein=protein,
+        if not members:
+            records.append(
+                PlantedGene(
+                    name=f"{name}_gene_{len(records) + 1}",
+                    label=label,
+                    start=start,
+                    end=position,
+                    strand=strand,
+                    protein=protein,
+                )
             )
-        )
-    return Genome(name=name, sequence="".join(sequence), gene_count=genes + len(records), planted=tuple(records))
+            continue
+        for member, offset, size in members:
+            gene_start = start + offset if strand == "+" else position - offset - size
+            rna_records.append(
+                PlantedRna(
+                    name=f"{name}_{member}", label=member, start=gene_start, end=gene_start + size, strand=strand
+                )
+            )
+    return Genome(
+        name=name,
+        sequence="".join(sequence),
+        gene_count=genes + len(records),
+        planted=tuple(records),
+        planted_rna=tuple(rna_records),
+    )
 
 
 def _quality_pool(rng: random.Random, read_length: int, size: int = 64) -> list[str]:
@@ -299,6 +365,7 @@ def write_fasta(path: Path, genomes: Sequence[Genome], width: int = 80) -> None:
     lines = []
     for genome in genomes:
         planted = f" planted={len(genome.planted)}" if genome.planted else ""
+        planted += f" rrna={len(genome.planted_rna)}" if genome.planted_rna else ""
         lines.append(f">{genome.name} genes={genome.gene_count}{planted} length={len(genome.sequence)}")
         lines += [genome.sequence[i : i + width] for i in range(0, len(genome.sequence), width)]
     path.write_text("\n".join(lines) + "\n")

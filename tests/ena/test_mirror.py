@@ -31,11 +31,13 @@ from devtools.ena_mirror.generator import (
     LAYOUT_UNTAKEABLE_RUN,
     LAYOUTS_STUDY_ACCESSION,
     LAYOUTS_STUDY_TITLE,
-    PLANTED_FAMILY_COPIES,
+    PLANTED_PROTEINS,
+    PLANTED_RRNA,
     PRIVATE_STUDY_ACCESSION,
     PRIVATE_STUDY_RUN,
     PRIVATE_STUDY_WEBIN_ACCOUNT,
     SYNTHETIC_SAMPLES,
+    SYNTHETIC_STUDY_ACCESSION,
     StudyRecord,
     ensure_mirror_data,
     generate_amplicon_study,
@@ -54,14 +56,25 @@ from devtools.ena_mirror.portal_fields import (
     SAMPLE_RETURN_FIELDS,
     STUDY_RETURN_FIELDS,
 )
+from devtools.ena_mirror.real_genes import (
+    FN3,
+    GLOBIN,
+    PKINASE,
+    RRNA_FASTA,
+    build_proteins,
+    build_rrna,
+    load_proteins,
+    load_rrna,
+)
 from devtools.ena_mirror.server import MirrorHandle, run_mirror_in_thread
 from devtools.ena_mirror.simulate import STOP_CODONS, reverse_complement
-from devtools.profile_families import FAMILIES, family_alignments
 from ena.portal.types import ANALYSIS_FIELDS, RUN_FIELDS, SAMPLE_FIELDS, STUDY_FIELDS
 from tests.ena.conftest import WEBIN_ACCOUNT, WEBIN_PASSWORD
 from tests.ena.contract import ENA_FILEREPORT_DEFAULT_FIELDS
 
-PROFILES_DIR = Path(__file__).resolve().parents[2] / "workflows/pipelines/raw_reads/profiles"
+PFAM_MODELS_DIR = Path(__file__).resolve().parents[2] / "workflows/pipelines/raw_reads/models/pfam"
+HMMER_EXAMPLES = Path("/usr/share/doc/hmmer/examples/tutorial")
+BARRNAP_DB = Path("/usr/share/barrnap/db")
 #: The standard genetic code, written out here independently of the generator's table.
 CODE = dict(
     zip(
@@ -74,10 +87,6 @@ CODE = dict(
 
 def translated(dna: str) -> str:
     return "".join(CODE[dna[i : i + 3]] for i in range(0, len(dna) - 2, 3))
-
-
-def identity(a: str, b: str) -> float:
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
 
 
 def gc_fraction(dna: str) -> float:
@@ -127,75 +136,133 @@ def test_genomes_are_coding_like():
         assert long_orfs >= genome.gene_count // 4
 
 
-def test_genomes_carry_new_members_of_every_profile_family():
-    """Planted genes encode proteins that are members of the families of the pipeline's seed alignments."""
-    families = {family.name: family for family in family_alignments()}
-    alignment_members = {seq for family in families.values() for _name, seq in family.members}
-    proteins = []
-    for genome, copies, (_name, _length, gc) in zip(
-        synthetic_genomes(), PLANTED_FAMILY_COPIES, GENOME_SPECS, strict=True
-    ):
-        counts = {name: sum(g.label == name for g in genome.planted) for name in FAMILIES}
-        assert list(counts.values()) == list(copies) and all(2 <= count <= 4 for count in copies)
+def test_genomes_carry_the_real_proteins_reverse_translated():
+    """Planted genes encode the real proteins (Pfam seed members, 7LESS_DROME, globins) chosen per genome."""
+    real = load_proteins()
+    for genome, chosen, (_name, _length, gc) in zip(synthetic_genomes(), PLANTED_PROTEINS, GENOME_SPECS, strict=True):
+        assert sorted(gene.label for gene in genome.planted) == sorted(chosen)
         for gene in genome.planted:
             dna = genome.sequence[gene.start : gene.end]
             dna = dna if gene.strand == "+" else reverse_complement(dna)
             assert dna == genome.planted_sequence(gene)
-            # a complete ORF on the genome: ATG, no internal stop, a stop codon, encoding the protein
+            # a complete ORF on the genome: ATG, no internal stop, a stop codon, encoding the real protein
             assert dna.startswith("ATG") and dna[-3:] in STOP_CODONS and len(dna) == 3 * len(gene.protein) + 3
-            assert translated(dna) == gene.protein + "*"
-            # a member of its family, at about the seed alignments' divergence, and of no other family
-            ancestor = families[gene.label].ancestor
-            assert len(gene.protein) == FAMILIES[gene.label] and 0.7 <= identity(gene.protein, ancestor) <= 0.9
-            for other in families.values():
-                if other.name != gene.label and len(other.ancestor) == len(gene.protein):
-                    assert identity(gene.protein, other.ancestor) < 0.2
-            assert gene.protein not in alignment_members
+            assert translated(dna) == gene.protein + "*" == real[gene.label].protein + "*"
             # reverse-translated at the genome's composition: the gene looks like its neighbours
-            assert abs(gc_fraction(dna) - gc) < 0.05
-            proteins.append(gene.protein)
-    assert len(set(proteins)) == len(proteins) == sum(map(sum, PLANTED_FAMILY_COPIES))
+            assert abs(gc_fraction(dna) - gc) < 0.06, (gene.label, gc_fraction(dna), gc)
+    families = [{f for name in chosen for f in real[name].families} for chosen in PLANTED_PROTEINS]
+    # different families per genome; genome 3 has no fibronectin type III protein
+    assert families == [{PKINASE, FN3}, {GLOBIN, FN3}, {PKINASE, GLOBIN}]
 
 
-@pytest.mark.skipif(not (shutil.which("hmmbuild") and shutil.which("hmmsearch")), reason="HMMER not installed")
-def test_hmmsearch_finds_each_planted_gene_with_its_own_profile_only(tmp_path):
-    """HMMER's own verdict: profiles built from the bundled alignments hit every planted protein, and only
-    with the profile of its family; the genomes' other (random) ORFs are not hit."""
-    profiles = tmp_path / "profiles.hmm"
-    for alignment in sorted(PROFILES_DIR.glob("*.afa")):
-        built = tmp_path / f"{alignment.stem}.hmm"
-        subprocess.run(
-            ["hmmbuild", "--informat", "afa", "--amino", "-n", alignment.stem, built, alignment],
-            check=True,
-            capture_output=True,
-        )
-        profiles.write_text((profiles.read_text() if profiles.exists() else "") + built.read_text())
+def test_rrna_operons_are_planted_once_per_genome_as_recorded(mirror_data_dir):
+    rrna = load_rrna()
     genomes = synthetic_genomes()
-    planted = {gene.name: gene.label for genome in genomes for gene in genome.planted}
-    planted_proteins = [gene.protein for genome in genomes for gene in genome.planted]
-    records = [f">{gene.name}\n{gene.protein}" for genome in genomes for gene in genome.planted]
-    # the other ORFs: every stop-free stretch of >= 100 codons from its first ATG, on both strands,
-    # except the planted genes' own (which may reach upstream of the planted ATG)
+    assert [len(genome.planted_rna) for genome in genomes] == [2, 2, 0]
+    for genome, operons in zip(genomes, PLANTED_RRNA, strict=True):
+        assert [gene.label for gene in genome.planted_rna] == [name for operon in operons for name in operon]
+        for gene in genome.planted_rna:
+            assert genome.rna_sequence(gene) == rrna[gene.label].sequence
+            # once in all the genomes, on either strand: no repeat for the assembly to collapse
+            sequence = rrna[gene.label].sequence
+            assert (
+                sum(g.sequence.count(sequence) + g.sequence.count(reverse_complement(sequence)) for g in genomes) == 1
+            )
+    table = (mirror_data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.rrna.tsv").read_text().splitlines()
+    assert table[0].split("\t") == ["genome", "gene", "kingdom", "type", "model", "start", "end", "strand"]
+    rows = [line.split("\t") for line in table[1:]]
+    assert [(r[0], r[2], r[3], r[4]) for r in rows] == [
+        ("synthetic_genome_1", "bacteria", "SSU", "16S_rRNA"),
+        ("synthetic_genome_1", "bacteria", "5S", "5S_rRNA"),
+        ("synthetic_genome_2", "archaea", "SSU", "16S_rRNA"),
+        ("synthetic_genome_2", "archaea", "5S", "5S_rRNA"),
+    ]
+    planted = (mirror_data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.planted.tsv").read_text().splitlines()
+    assert planted[0].split("\t")[:4] == ["genome", "gene", "protein", "pfam"]
+    assert {line.split("\t")[3] for line in planted[1:]} == {PKINASE, FN3, GLOBIN, f"{FN3},{PKINASE}"}
+
+
+@pytest.mark.skipif(not (HMMER_EXAMPLES.is_dir() and BARRNAP_DB.is_dir()), reason="hmmer-examples/barrnap absent")
+def test_cached_real_genes_are_what_the_debian_packages_give():
+    """The committed proteins and rRNA genes are rebuilt identically from the installed packages."""
+    assert {p.name: p for p in build_proteins()} == load_proteins()
+    rebuilt = build_rrna()
+    assert {gene.name: gene for gene, _command in rebuilt} == load_rrna()
+    assert all(f"command={command}" in RRNA_FASTA.read_text() for _gene, command in rebuilt)
+
+
+def _genome_orfs(genomes) -> list[str]:
+    """The genomes' ORFs as FASTA records: every stop-free stretch of >= 60 codons from its first ATG."""
+    records = []
     for genome in genomes:
-        for strand in (genome.sequence, reverse_complement(genome.sequence)):
+        for strand_name, strand in (("+", genome.sequence), ("-", reverse_complement(genome.sequence))):
             for frame in range(3):
                 for index, chunk in enumerate(translated(strand[frame : len(strand) - 2]).split("*")):
                     start = chunk.find("M")
-                    if start < 0 or len(chunk) - start < 100 or any(p[1:] in chunk for p in planted_proteins):
-                        continue
-                    records.append(f">{genome.name}_orf_{frame}_{index}\n{chunk[start:]}")
-    proteins = tmp_path / "proteins.faa"
+                    if start >= 0 and len(chunk) - start >= 60:
+                        records.append(f">{genome.name}_{strand_name}{frame}_{index}\n{chunk[start:]}")
+    return records
+
+
+@pytest.mark.skipif(shutil.which("hmmsearch") is None, reason="HMMER not installed")
+def test_pfam_models_find_the_planted_proteins_and_nothing_else(tmp_path):
+    """HMMER's verdict with the pipeline's models and cut-offs on every ORF of the genomes: each planted
+    protein is hit by the models of its domains, and no other ORF is hit."""
+    genomes = synthetic_genomes()
+    real = load_proteins()
+    proteins = tmp_path / "orfs.faa"
+    records = _genome_orfs(genomes)
     proteins.write_text("\n".join(records) + "\n")
-    table = tmp_path / "hits.tbl"
-    subprocess.run(
-        ["hmmsearch", "-E", "1e-5", "--tblout", table, "-o", "/dev/null", profiles, proteins],
-        check=True,
-        capture_output=True,
-    )
-    hits = [line.split() for line in table.read_text().splitlines() if line and not line.startswith("#")]
+    hits: set[tuple[str, str]] = set()
+    for model in sorted(PFAM_MODELS_DIR.glob("*.hmm")):
+        has_ga = any(line.startswith("GA ") for line in model.read_text().splitlines())
+        table = tmp_path / f"{model.stem}.tbl"
+        cutoffs = ["--cut_ga"] if has_ga else ["-E", "1e-5", "--domE", "1e-5"]
+        subprocess.run(
+            ["hmmsearch", *cutoffs, "--tblout", table, "-o", "/dev/null", model, proteins],
+            check=True,
+            capture_output=True,
+        )
+        for line in table.read_text().splitlines():
+            if line and not line.startswith("#"):
+                fields = line.split()
+                hits.add((fields[0], fields[3] if fields[3] != "-" else fields[2]))
+    sequences = dict(record[1:].split("\n") for record in records)
+    expected = set()
+    for genome in genomes:
+        for gene in genome.planted:
+            orf = next(name for name, seq in sequences.items() if seq.endswith(gene.protein[1:]))
+            expected |= {(orf, family) for family in real[gene.label].families}
     assert len(records) > 150
-    assert sorted((fields[0], fields[2]) for fields in hits) == sorted(planted.items())
-    assert all(float(fields[4]) < 1e-20 for fields in hits)  # full-sequence E-values: unmistakable members
+    assert hits == expected
+
+
+@pytest.mark.skipif(shutil.which("barrnap") is None, reason="barrnap not installed")
+def test_barrnap_finds_the_planted_rrna_genes(tmp_path):
+    """barrnap's bacterial and archaeal models find each planted gene where it was planted, on its
+    strand, and nothing else; genome 3 has none."""
+    genomes = synthetic_genomes()
+    fasta = tmp_path / "genomes.fasta"
+    fasta.write_text("".join(f">{genome.name}\n{genome.sequence}\n" for genome in genomes))
+    rrna = load_rrna()
+    for kingdom, short in (("bacteria", "bac"), ("archaea", "arc")):
+        gff = subprocess.run(
+            ["barrnap", "--quiet", "--kingdom", short, fasta], capture_output=True, text=True, check=True
+        ).stdout
+        found = [line.split("\t") for line in gff.splitlines() if line and not line.startswith("#")]
+        planted = [(genome.name, gene) for genome in genomes for gene in genome.planted_rna]
+        # every planted gene (of any kingdom: the 16S models cross-hit) is found overlapping its place
+        assert len(found) == len(planted), found
+        for fields in found:
+            genome, start, end, strand = fields[0], int(fields[3]), int(fields[4]), fields[6]
+            name = fields[8].split(";")[0].removeprefix("Name=")
+            match = [g for n, g in planted if n == genome and g.start < end and start <= g.end]
+            assert len(match) == 1 and match[0].strand == strand
+            assert rrna[match[0].label].model == name
+            own = rrna[match[0].label].kingdom == kingdom
+            if own:  # its own kingdom's model covers it (nearly) end to end
+                assert abs(start - (match[0].start + 1)) <= 10 and abs(end - match[0].end) <= 10
+        assert "synthetic_genome_3" not in {fields[0] for fields in found}
 
 
 def test_stale_data_from_another_generator_version_is_regenerated(mirror_data_dir, tmp_path):

@@ -97,11 +97,11 @@ def work(platform_config, settings):
     import_ena_study(SYNTHETIC_STUDY_ACCESSION)
     study = Study.objects.by_accession(SYNTHETIC_STUDY_ACCESSION).get()
     registration = register_study_work(
-        study=study, pipeline_name="raw-reads", pipeline_version="1.0.0", actor="test", run_limit=1
+        study=study, pipeline_name="raw-reads", pipeline_version="2.0.0", actor="test", run_limit=1
     )
     [work] = registration.work
     analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=work.accession)
-    pipeline = get_pipeline("raw-reads", "1.0.0")
+    pipeline = get_pipeline("raw-reads", "2.0.0")
     launcher = launcher_for(pipeline)
     yield analysis, WorkItem.objects.get(pk=work.item_id), pipeline, launcher, settings.EMG_CONFIG
     handle = launcher.last_launch(WorkArea.for_analysis(analysis.accession))

@@ -143,7 +143,7 @@ def nextflow_pipeline():
 
 
 def test_the_launcher_is_the_pipeline_engines(nextflow_pipeline) -> None:
-    assert type(launcher_for(get_pipeline("raw-reads", "1.0.0"))) is SnakemakeLauncher
+    assert type(launcher_for(get_pipeline("raw-reads", "2.0.0"))) is SnakemakeLauncher
     assert type(launcher_for(nextflow_pipeline)) is NextflowLauncher
 
 

@@ -95,6 +95,6 @@ def test_notes_go_on_the_items_event_log() -> None:
 def test_a_pipelines_lease_comes_from_its_expected_duration_within_bounds() -> None:
     from workflows.pipelines import get_pipeline
 
-    raw_reads = get_pipeline("raw-reads", "1.0.0")
+    raw_reads = get_pipeline("raw-reads", "2.0.0")
     assert raw_reads.expected_duration.total_seconds() == 20 * 60
     assert raw_reads.lease_seconds == 60  # a twentieth, and at least a minute

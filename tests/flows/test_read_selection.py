@@ -25,14 +25,14 @@ def test_a_run_whose_files_no_pipeline_can_take_fails_before_any_download(platfo
     registration = register_study_work(
         study=Study.objects.by_accession(LAYOUTS_STUDY_ACCESSION).get(),
         pipeline_name="raw-reads",
-        pipeline_version="1.0.0",
+        pipeline_version="2.0.0",
         actor="test",
     )
     analysis = Analysis.objects.select_related("study", "run__ena_run").get(
         run__ena_run__accession=LAYOUT_UNTAKEABLE_RUN
     )
     work = next(w for w in registration.work if w.accession == analysis.accession)
-    pipeline = get_pipeline("raw-reads", "1.0.0")
+    pipeline = get_pipeline("raw-reads", "2.0.0")
     before = len(mirror.requests)
 
     with claimed(item_id=work.item_id, holder="test") as lease, Datamover(platform_config.ena) as datamover:

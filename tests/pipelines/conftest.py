@@ -20,12 +20,19 @@ ENV_WORK_ROOT = "EMG_TEST_PIPELINE_WORK_ROOT"
 
 
 @pytest.fixture(scope="session")
-def synthetic_study(tmp_path_factory) -> dict[str, list[Path]]:
-    """The mirror's synthetic study, generated (deterministically) into a temporary data dir.
+def mirror_data_dir(tmp_path_factory) -> Path:
+    """A temporary data dir of the local ENA mirror (the synthetic study is generated into it)."""
+    return tmp_path_factory.mktemp("ena-mirror")
+
+
+@pytest.fixture(scope="session")
+def synthetic_study(mirror_data_dir) -> dict[str, list[Path]]:
+    """The mirror's synthetic study, generated (deterministically) into :func:`mirror_data_dir`; its source
+    genomes and planted genes are in ``<data dir>/genomes/``.
 
     :return: run accession -> its FASTQ files (R1, R2)
     """
-    data_dir = tmp_path_factory.mktemp("ena-mirror")
+    data_dir = mirror_data_dir
     record = generate_synthetic_study(data_dir)
     runs = {}
     for run in record.runs:

@@ -13,18 +13,20 @@ from core.checksums import file_checksums
 from workflows.pipelines import get_pipeline
 from workflows.pipelines.definition import AssemblyInputs, Engine, RunInputs, parameters_hash
 from workflows.pipelines.raw_reads import RawReadsParameters
+from workflows.pipelines.raw_reads.pipeline import PFAM_MODELS_DIR
+from workflows.pipelines.raw_reads_nf import RawReadsNextflowPipeline
 from workflows.pipelines.registry import UnknownPipeline, available_pipelines
 from workflows.pipelines.workarea import WorkArea
 
 
 def test_registry() -> None:
-    pipeline = get_pipeline("raw-reads", "1.0.0")
-    assert (pipeline.name, pipeline.version, pipeline.engine) == ("raw-reads", "1.0.0", Engine.SNAKEMAKE)
+    pipeline = get_pipeline("raw-reads", "2.0.0")
+    assert (pipeline.name, pipeline.version, pipeline.engine) == ("raw-reads", "2.0.0", Engine.SNAKEMAKE)
     assert pipeline.entry_point().name == "Snakefile" and pipeline.entry_point().is_file()
-    assert ("raw-reads", "1.0.0") in available_pipelines()
-    nf = get_pipeline("raw-reads-nf", "1.0.0")
+    assert ("raw-reads", "2.0.0") in available_pipelines()
+    nf = get_pipeline("raw-reads-nf", RawReadsNextflowPipeline.version)
     assert nf.engine == Engine.NEXTFLOW and (nf.entry_point() / "main.nf").is_file()
-    with pytest.raises(UnknownPipeline, match="raw-reads@1.0.0"):
+    with pytest.raises(UnknownPipeline, match="raw-reads@2.0.0"):
         get_pipeline("raw-reads", "9.9.9")
 
 
@@ -38,9 +40,11 @@ def test_parameters_hash_is_sha256_of_canonical_json() -> None:
 
 
 def test_parameters_are_validated() -> None:
-    pipeline = get_pipeline("raw-reads", "1.0.0")
+    pipeline = get_pipeline("raw-reads", "2.0.0")
     assert pipeline.validate_parameters(None) == RawReadsParameters()
-    assert pipeline.validate_parameters({"hmm_evalue": 0.01}).hmm_evalue == 0.01
+    assert pipeline.validate_parameters({"pfam_evalue": 0.01}).pfam_evalue == 0.01
+    with pytest.raises(ValidationError):
+        pipeline.validate_parameters({"rrna_length_cutoff": 1.5})
     with pytest.raises(ValidationError):
         pipeline.validate_parameters({"no_such_parameter": 1})
     with pytest.raises(ValidationError):
@@ -52,7 +56,7 @@ def test_parameters_are_validated() -> None:
 
 
 def test_inputs(tmp_path: Path, paired_reads) -> None:
-    pipeline = get_pipeline("raw-reads", "1.0.0")
+    pipeline = get_pipeline("raw-reads", "2.0.0")
     inputs = RunInputs(fastq=paired_reads)
     assert inputs.paired and all(p.is_absolute() for p in inputs.fastq)
     pipeline.validate_inputs(inputs)
@@ -65,12 +69,18 @@ def test_inputs(tmp_path: Path, paired_reads) -> None:
 
 
 def test_engine_config_carries_inputs_params_and_resources(paired_reads) -> None:
-    pipeline = get_pipeline("raw-reads", "1.0.0")
+    pipeline = get_pipeline("raw-reads", "2.0.0")
     config = pipeline.engine_config(RunInputs(fastq=paired_reads), RawReadsParameters(translation_table=4))
     assert config["paired"] is True and config["reads"] == [str(p) for p in paired_reads]
     assert config["params"]["translation_table"] == 4
     assert config["resources"]["fastp"]["memory_mb"] >= 1500  # fastp reserves ~1.1 GB
-    assert len(config["profile_alignments"]) == 3
+    assert [Path(p).name for p in config["pfam_models"]] == ["Pkinase.hmm", "fn3.hmm", "globins4.hmm"]
+    assert all(Path(p).parent == PFAM_MODELS_DIR for p in config["pfam_models"])
+    assert Path(config["rrna_deoverlap"]).is_file()
+    # every step of the definition has its rule in the Snakefile, and the reverse
+    snakefile = pipeline.entry_point().read_text()
+    rules = {line.split()[1].rstrip(":") for line in snakefile.splitlines() if line.startswith("rule ")}
+    assert rules - {"all"} == set(pipeline.steps)
 
 
 def test_work_area(tmp_path: Path) -> None:

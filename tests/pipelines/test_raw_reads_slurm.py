@@ -1,11 +1,13 @@
 """The bundled raw-reads pipeline end to end on the real Slurm cluster, on the ENA mirror's synthetic reads.
 
 Every rule runs as its own Slurm job (Snakemake's Slurm executor under a head job). The parsed
-results are checked against what the tools themselves wrote, and against independent computations.
+results are checked against what the tools themselves wrote, and against independent computations:
+Pfam domains against an hmmsearch run here, rRNA genes against where the mirror planted them.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import re
 import shutil
@@ -14,18 +16,23 @@ from pathlib import Path
 
 import pytest
 
-from devtools.ena_mirror.generator import synthetic_genomes
+from core.config import StepPlacement
+from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
+from devtools.ena_mirror.real_genes import load_proteins
 from devtools.ena_mirror.simulate import reverse_complement
 from workflows.pipelines import PipelineState, RunInputs, SnakemakeLauncher, WorkArea, get_pipeline
 from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
 from workflows.pipelines.raw_reads import RawReadsParameters
 from workflows.pipelines.raw_reads.parsers import fasta_lengths, parse_megahit_log
+from workflows.pipelines.raw_reads.pipeline import PFAM_MODELS_DIR
 from workflows.slurm import JobState
 
 pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
 
 TIMEOUT = 900
-UPSTREAM_OF_PRODIGAL = {"fastp", "megahit", "hmmbuild", "tool_versions"}
+VERSION = "2.0.0"
+UPSTREAM_OF_PRODIGAL = {"fastp", "megahit", "tool_versions"}
+TOOLS = ("fastp", "megahit", "prodigal", "seqkit", "hmmsearch", "barrnap")
 
 
 def n50(lengths: list[int]) -> int:
@@ -54,14 +61,50 @@ def read_fasta(path: Path) -> dict[str, str]:
     return {name: "".join(parts) for name, parts in records.items()}
 
 
-def tblout_hits(path: Path) -> dict[str, set[str]]:
-    """Profile -> proteins hit, read here from hmmsearch's ``--tblout`` (target is field 1, query field 3)."""
-    hits: dict[str, set[str]] = {}
+def domtblout_domains(path: Path) -> dict[str, list[str]]:
+    """Model (accession, or name without one) -> the protein of each domain row, read here from
+    hmmsearch's ``--domtblout`` (target is field 1, query name field 4, query accession field 5)."""
+    domains: dict[str, list[str]] = {}
     for line in path.read_text().splitlines():
         if line and not line.startswith("#"):
             fields = line.split()
-            hits.setdefault(fields[2], set()).add(fields[0])
-    return hits
+            domains.setdefault(fields[4] if fields[4] != "-" else fields[3], []).append(fields[0])
+    return domains
+
+
+def independent_hmmsearch(proteins: Path, tmp_path: Path) -> dict[str, list[str]]:
+    """hmmsearch run here with each of the pipeline's model files: --cut_ga where the model has GA
+    lines, else the default parameters' E-values; the domains per model of :func:`domtblout_domains`."""
+    params = RawReadsParameters()
+    domains: dict[str, list[str]] = {}
+    for model in sorted(PFAM_MODELS_DIR.glob("*.hmm")):
+        has_ga = any(line.startswith("GA ") for line in model.read_text().splitlines())
+        cutoffs = ["--cut_ga"] if has_ga else ["-E", str(params.pfam_evalue), "--domE", str(params.pfam_domain_evalue)]
+        table = tmp_path / f"{model.stem}.domtblout"
+        subprocess.run(
+            ["hmmsearch", *cutoffs, "--domtblout", table, "-o", "/dev/null", model, proteins],
+            check=True,
+            capture_output=True,
+        )
+        domains.update(domtblout_domains(table))
+    return domains
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def locate(sequence: str, genomes: dict[str, str]) -> list[tuple[str, int, int]]:
+    """Where ``sequence`` (or its reverse complement) lies in the genomes: (genome, 1-based start, end)."""
+    places = []
+    for name, genome in genomes.items():
+        for query in {sequence, reverse_complement(sequence)}:
+            index = genome.find(query)
+            while index >= 0:
+                places.append((name, index + 1, index + len(query)))
+                index = genome.find(query, index + 1)
+    return places
 
 
 def kmers(sequence: str, k: int = 20) -> set[str]:
@@ -70,12 +113,13 @@ def kmers(sequence: str, k: int = 20) -> set[str]:
 
 @pytest.fixture(scope="module")
 def launcher(slurm_client) -> SnakemakeLauncher:
-    return SnakemakeLauncher(slurm_client, partition="pipelines")
+    """Every step in its own Slurm job (the mirror's reads are small enough to run inside the head job by default)."""
+    return SnakemakeLauncher(slurm_client, partition="pipelines", step_placement=StepPlacement.OWN_JOBS)
 
 
 @pytest.fixture(scope="module")
 def tools_installed_module():
-    missing = [t for t in ("fastp", "megahit", "prodigal", "seqkit", "hmmbuild", "hmmsearch") if not shutil.which(t)]
+    missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
         pytest.skip(f"tools missing: {', '.join(missing)} (scripts/setup.sh installs them)")
 
@@ -83,7 +127,7 @@ def tools_installed_module():
 @pytest.fixture(scope="module")
 def completed_run(launcher, synthetic_study, tmp_path_factory, tools_installed_module):
     reads = synthetic_study["ERR9000001"]
-    pipeline = get_pipeline("raw-reads", "1.0.0")
+    pipeline = get_pipeline("raw-reads", VERSION)
     work = WorkArea.for_analysis("MGYA00000101", work_root=tmp_path_factory.mktemp("work"), keep=True)
     handle = launcher.launch(pipeline, inputs=RunInputs(fastq=reads), work_area=work)
     progress = launcher.wait(handle, TIMEOUT)
@@ -126,38 +170,17 @@ def test_parsed_results_match_what_the_tools_reported(completed_run, tmp_path) -
     trimmed = [row for row in outputs.results.sequence_stats if "trimmed" in row.file]
     assert sum(row.num_seqs for row in trimmed) == qc.after_filtering.total_reads
 
-    # profile hits: hmmsearch's table, counted here; every bundled profile is reported, and hit
-    hits_here = tblout_hits(results / "hmm/hits.tbl")
-    reported = {hit.profile: hit.proteins_hit for hit in outputs.results.profile_hits}
-    assert set(reported) == {"EMGSYN001", "EMGSYN002", "EMGSYN003"}
-    assert reported == {p: len(hits_here.get(p, ())) for p in reported}
-    assert all(count > 0 for count in reported.values()), reported
-    # hmmsearch run again here on the pipeline's proteins and profiles reports the same table
-    again = tmp_path / "hits.tbl"
-    subprocess.run(
-        ["hmmsearch", "-E", "1e-5", "--tblout", again, "-o", "/dev/null"]
-        + [results / "hmm/profiles.hmm", results / "genes/proteins.faa"],
-        check=True,
-        capture_output=True,
-    )
-    assert tblout_hits(again) == hits_here
-    # the hits are the mirror's planted family members: every planted gene that megahit assembled
-    # whole is hit (a gene split over two contigs may give two partial hits, so >=), and every hit
-    # protein shares a 20-residue stretch with a planted member of its family
-    contigs = list(read_fasta(results / "assembly/contigs.fasta").values())
-    planted = [
-        (gene.label, genome.planted_sequence(gene), gene.protein)
-        for genome in synthetic_genomes()
-        for gene in genome.planted
-    ]
-    assembled = {p: 0 for p in reported}
-    for family, dna, _protein in planted:
-        assembled[family] += any(dna in contig or reverse_complement(dna) in contig for contig in contigs)
-    assert all(reported[p] >= assembled[p] > 0 for p in reported), (reported, assembled)
-    proteins = read_fasta(results / "genes/proteins.faa")
-    for family, targets in hits_here.items():
-        members = set().union(*(kmers(protein) for label, _dna, protein in planted if label == family))
-        assert all(kmers(proteins[target].rstrip("*")) & members for target in targets), family
+    # downloads: the new outputs are there
+    assert {d.relative_path for d in outputs.downloads} >= {"pfam/domains.domtblout", "rrna/rrna.gff"}
+    # contig length histogram: every contig counted once, in its bin
+    histogram = outputs.results.contig_lengths
+    assert sum(histogram.counts) == len(lengths)
+    assert histogram.bin_edges[0] <= min(lengths) and max(lengths) < histogram.bin_edges[-1]
+    for low, high, count in zip(histogram.bin_edges, histogram.bin_edges[1:], histogram.counts, strict=False):
+        assert count == sum(low <= length < high for length in lengths)
+    # quality curves: fastp's per-position means of both mates, 150 positions before trimming
+    assert [curve.mate for curve in qc.quality_curves] == ["read1", "read2"]
+    assert all(len(curve.before_filtering) == 150 for curve in qc.quality_curves)
 
     # downloads: size and checksums recomputed here
     assert {d.relative_path for d in outputs.downloads} >= {
@@ -174,10 +197,89 @@ def test_parsed_results_match_what_the_tools_reported(completed_run, tmp_path) -
         assert download.alias.startswith("MGYA00000101_")
 
 
+def test_pfam_domains_equal_an_independent_hmmsearch_and_come_from_the_planted_proteins(
+    completed_run, mirror_data_dir, tmp_path
+) -> None:
+    pipeline, work, _, _ = completed_run
+    pfam = pipeline.parse_outputs(work).annotations.pfam
+    proteins_faa = work.results_dir / "genes/proteins.faa"
+    independent = independent_hmmsearch(proteins_faa, tmp_path)
+    reported = {count.accession: (count.domains, count.proteins) for count in pfam.counts}
+    # domain and protein counts per accession are hmmsearch's own, run here with the same models and cut-offs
+    assert reported == {model: (len(rows), len(set(rows))) for model, rows in independent.items()}, (
+        reported,
+        independent,
+    )
+    assert sorted(pfam.models) == sorted(["PF00069.17", "PF00041.13", "globins4"])
+    thresholds = {count.accession: count.threshold for count in pfam.counts}
+    assert thresholds == {"PF00069.17": "gathering", "PF00041.13": "gathering", "globins4": "evalue"}
+    assert sorted((h.protein, h.accession) for h in pfam.hits) == sorted(
+        (protein, model) for model, rows in independent.items() for protein in rows
+    )
+    # every Pfam model the mirror planted proteins of is found
+    planted = read_tsv(mirror_data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.planted.tsv")
+    planted_models = {model for row in planted for model in row["pfam"].split(",")}
+    assert planted_models == {"PF00069.17", "PF00041.13", "globins4"} <= set(reported)
+    # each hit protein is a planted protein carrying that model's domain: it shares a 20-residue
+    # stretch with one (prodigal may start a gene elsewhere, or a contig end may cut it)
+    proteins = read_fasta(proteins_faa)
+    real = load_proteins()
+    for model, rows in independent.items():
+        carriers = set().union(*(kmers(row["sequence"]) for row in planted if model in row["pfam"].split(",")))
+        assert all(kmers(proteins[protein].rstrip("*")) & carriers for protein in rows), model
+    # and every planted protein that megahit assembled whole is found with each of its domains' models
+    contigs = list(read_fasta(work.results_dir / "assembly/contigs.fasta").values())
+    genomes = read_fasta(mirror_data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.fasta")
+    for row in planted:
+        start, end = int(row["start"]), int(row["end"])
+        gene = genomes[row["genome"]][start - 1 : end]
+        if any(gene in contig or reverse_complement(gene) in contig for contig in contigs):
+            hit_models = {
+                model
+                for model, rows in independent.items()
+                for protein in rows
+                if kmers(proteins[protein].rstrip("*")) & kmers(row["sequence"])
+            }
+            assert set(real[row["protein"]].families) <= hit_models, row["protein"]
+
+
+def test_rrna_genes_are_found_where_planted_and_nowhere_else(completed_run, mirror_data_dir) -> None:
+    pipeline, work, _, _ = completed_run
+    rrna = pipeline.parse_outputs(work).annotations.rrna
+    contigs = read_fasta(work.results_dir / "assembly/contigs.fasta")
+    genomes = read_fasta(mirror_data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.fasta")
+    planted = read_tsv(mirror_data_dir / "genomes" / f"{SYNTHETIC_STUDY_ACCESSION}.rrna.tsv")
+    assert {row["genome"] for row in planted} == {"synthetic_genome_1", "synthetic_genome_2"}
+    assert rrna.genes, "no rRNA gene found"
+    found = set()
+    for gene in rrna.genes:
+        # the gene's sequence, taken from its contig, lies in exactly one place of the source genomes
+        places = locate(contigs[gene.contig][gene.start - 1 : gene.end], genomes)
+        assert len(places) == 1, (gene, places)
+        genome, start, end = places[0]
+        matches = [
+            row for row in planted if row["genome"] == genome and int(row["start"]) <= end and start <= int(row["end"])
+        ]
+        assert len(matches) == 1, (gene, genome, start, end)
+        row = matches[0]
+        assert (gene.kingdom, gene.gene, gene.model) == (row["kingdom"], row["type"], row["model"]), (gene, row)
+        found.add(row["gene"])
+    # no eukaryotic or mitochondrial genes, nothing on genome 3: each found gene matched a planted one above
+    assert {gene.kingdom for gene in rrna.genes} == {"bacteria", "archaea"}
+    # every planted gene that megahit assembled whole is found, once
+    for row in planted:
+        sequence = genomes[row["genome"]][int(row["start"]) - 1 : int(row["end"])]
+        if any(sequence in contig or reverse_complement(sequence) in contig for contig in contigs.values()):
+            assert row["gene"] in found, row
+    assert len(found) == len(rrna.genes)
+    counts = {(c.kingdom, c.gene): c.count for c in rrna.counts}
+    assert sum(counts.values()) == len(rrna.genes)
+
+
 def test_provenance_has_versions_from_the_tools_parameters_hash_and_inputs(completed_run, synthetic_study) -> None:
     pipeline, work, _, _ = completed_run
     provenance = pipeline.parse_outputs(work).provenance
-    assert (provenance.pipeline_name, provenance.pipeline_version) == ("raw-reads", "1.0.0")
+    assert (provenance.pipeline_name, provenance.pipeline_version) == ("raw-reads", VERSION)
     assert provenance.parameters == RawReadsParameters().model_dump(mode="json")
     assert provenance.parameters_hash == RawReadsParameters().sha256()
 
@@ -191,6 +293,7 @@ def test_provenance_has_versions_from_the_tools_parameters_hash_and_inputs(compl
     assert provenance.tool_versions["seqkit"] in reported("seqkit", "version")
     assert re.match(r"^\d+\.\d+", provenance.tool_versions["hmmsearch"])
     assert provenance.tool_versions["hmmsearch"] in reported("hmmsearch", "-h")
+    assert provenance.tool_versions["barrnap"] in reported("barrnap", "--version")
     for path in synthetic_study["ERR9000001"]:
         assert provenance.input_checksums[path.name] == hashlib.md5(path.read_bytes()).hexdigest()
     assert provenance.work_dir == str(work.root)
@@ -238,7 +341,7 @@ def test_relaunch_of_a_finished_run_does_nothing(completed_run, launcher) -> Non
 def failed_run(launcher, synthetic_study, tmp_path_factory, tools_installed_module):
     """ERR9000002 with a translation table prodigal rejects: fastp and megahit succeed, prodigal fails."""
     reads = synthetic_study["ERR9000002"]
-    pipeline = get_pipeline("raw-reads", "1.0.0")
+    pipeline = get_pipeline("raw-reads", VERSION)
     work = WorkArea.for_analysis("MGYA00000102", work_root=tmp_path_factory.mktemp("work"), keep=True)
     handle = launcher.launch(
         pipeline, inputs=RunInputs(fastq=reads), params=RawReadsParameters(translation_table=99), work_area=work
@@ -262,8 +365,7 @@ def test_a_failing_tool_is_reported_with_its_step_and_log_tail(failed_run, slurm
 def test_rerun_redoes_only_the_failed_and_later_steps(failed_run, launcher, slurm_client) -> None:
     pipeline, work, reads, first, _ = failed_run
     upstream_files = [
-        work.results_dir / p
-        for p in ("qc/fastp.json", "assembly/contigs.fasta", "hmm/profiles.hmm", "versions/tool_versions.txt")
+        work.results_dir / p for p in ("qc/fastp.json", "assembly/contigs.fasta", "versions/tool_versions.txt")
     ]
     before = {p: p.stat().st_mtime_ns for p in upstream_files}
     first_run = read_snakemake_log(first.head_log)
@@ -273,23 +375,27 @@ def test_rerun_redoes_only_the_failed_and_later_steps(failed_run, launcher, slur
     progress = launcher.wait(handle, TIMEOUT)
     assert progress.state == PipelineState.COMPLETED, progress.log_tail
 
-    # Snakemake's record of each launch: the rerun ran prodigal and what depends on it, nothing upstream
+    # Snakemake's record of each launch: the rerun ran prodigal and what depends on it, nothing upstream;
+    # rrna (beside prodigal, on the contigs) only if the first launch did not finish it
     rerun = read_snakemake_log(handle.head_log)
-    assert set(rerun.started_rules) - {"all"} == {"prodigal", "hmmsearch", "seqkit_stats"}
+    rrna_done = any(job.rule == "rrna" and job.finished for job in first_run.jobs.values())
+    assert set(rerun.started_rules) - {"all"} == {"prodigal", "pfam", "seqkit_stats"} | (
+        set() if rrna_done else {"rrna"}
+    )
     assert UPSTREAM_OF_PRODIGAL <= set(first_run.started_rules)
     assert {p: p.stat().st_mtime_ns for p in upstream_files} == before
     # Slurm's record: the rerun's jobs are new and completed; the first launch's prodigal job failed
     rerun_ids = [job.slurm_job_id for job in rerun.jobs.values() if job.slurm_job_id]
     first_ids = {job.slurm_job_id for job in first_run.jobs.values() if job.slurm_job_id}
-    assert len(rerun_ids) == 3 and not set(rerun_ids) & first_ids
+    assert len(rerun_ids) == (3 if rrna_done else 4) and not set(rerun_ids) & first_ids
     assert {j.state for j in slurm_client.states(rerun_ids).values()} == {JobState.COMPLETED}
     # the result is complete, and its provenance carries the parameters that made it
     outputs = pipeline.parse_outputs(work)
     assert outputs.results.predicted_proteins == fasta_records(work.results_dir / "genes/proteins.faa")
-    hits_here = tblout_hits(work.results_dir / "hmm/hits.tbl")
-    reported = {hit.profile: hit.proteins_hit for hit in outputs.results.profile_hits}
-    assert reported == {p: len(hits_here[p]) for p in ("EMGSYN001", "EMGSYN002", "EMGSYN003")}
-    assert all(count > 0 for count in reported.values()), reported
+    domains_here = domtblout_domains(work.results_dir / "pfam/domains.domtblout")
+    reported = {count.accession: count.domains for count in outputs.annotations.pfam.counts}
+    assert reported == {model: len(rows) for model, rows in domains_here.items()}
+    assert set(reported) == {"PF00069.17", "PF00041.13", "globins4"}
     assert outputs.provenance.parameters["translation_table"] == 11
     jobs = {job.step: job for job in outputs.provenance.slurm_jobs}
     assert jobs["prodigal"].job_id in rerun_ids and jobs["fastp"].job_id in first_ids

@@ -1,8 +1,9 @@
-"""The bundled raw-reads pipeline: fastp -> megahit -> prodigal -> hmmsearch, with seqkit statistics."""
+"""The bundled raw-reads pipeline: fastp -> megahit -> prodigal -> Pfam (hmmsearch) and rRNA (barrnap), with seqkit."""
 
 from __future__ import annotations
 
 import re
+import sys
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import ClassVar
 
 from pydantic import Field, field_validator
 
-from analyses.schemas import AnalysisResults, DownloadFile, Provenance, SlurmJobRecord
+from analyses.schemas import AnalysisAnnotations, AnalysisResults, DownloadFile, Provenance, SlurmJobRecord
 from core.checksums import file_checksums
 from workflows.pipelines.definition import (
     Engine,
@@ -25,8 +26,11 @@ from workflows.pipelines.launchers.records import read_launch_record
 from workflows.pipelines.launchers.snakemake import snakemake_step_records
 from workflows.pipelines.raw_reads.parsers import (
     assembly_stats_from_seqkit,
+    fasta_lengths,
+    length_histogram,
     parse_fastp_json,
-    parse_hmmsearch_tblout,
+    parse_pfam,
+    parse_rrna,
     parse_seqkit_stats,
     seqkit_gc_fraction,
 )
@@ -35,7 +39,12 @@ from workflows.pipelines.registry import register
 from workflows.pipelines.workarea import WorkArea
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROFILES_DIR = PACKAGE_DIR / "profiles"
+#: The Pfam models the pipeline searches (copies of Debian hmmer-examples' Pfam models; see its README).
+PFAM_MODELS_DIR = PACKAGE_DIR / "models" / "pfam"
+#: Kept for raw_reads_nf until it passes ``pfam_models`` (its main.nf defaults to the same directory).
+PROFILES_DIR = PFAM_MODELS_DIR
+#: The rrna step's de-overlap script (stdlib only, run by the Python that runs Snakemake).
+RRNA_DEOVERLAP_SCRIPT = PACKAGE_DIR / "rrna_deoverlap.py"
 
 
 class ProdigalMode(StrEnum):
@@ -44,7 +53,7 @@ class ProdigalMode(StrEnum):
 
 
 class RawReadsParameters(PipelineParameters):
-    """Typed parameters of raw-reads 1.0.0; their hash (with the version) identifies a result."""
+    """Typed parameters of raw-reads 2.0.0; their hash (with the version) identifies a result."""
 
     min_read_length: int = Field(default=50, ge=1, description="fastp --length_required")
     qualified_quality_phred: int = Field(default=15, ge=0, le=60, description="fastp --qualified_quality_phred")
@@ -54,7 +63,19 @@ class RawReadsParameters(PipelineParameters):
     translation_table: int = Field(
         default=11, ge=1, description="prodigal -g; prodigal itself rejects tables it does not know"
     )
-    hmm_evalue: float = Field(default=1e-5, gt=0, description="hmmsearch -E (per-sequence E-value threshold)")
+    pfam_evalue: float = Field(
+        default=1e-5, gt=0, description="hmmsearch -E for Pfam models without gathering cut-offs (per sequence)"
+    )
+    pfam_domain_evalue: float = Field(
+        default=1e-5, gt=0, description="hmmsearch --domE for Pfam models without gathering cut-offs (per domain)"
+    )
+    rrna_evalue: float = Field(default=1e-6, gt=0, description="barrnap --evalue")
+    rrna_length_cutoff: float = Field(
+        default=0.8, gt=0, le=1, description="barrnap --lencutoff: shorter genes (of the model's length) are partial"
+    )
+    rrna_reject: float = Field(
+        default=0.25, gt=0, le=1, description="barrnap --reject: shorter genes (of the model's length) are dropped"
+    )
 
     @field_validator("megahit_k_list")
     @classmethod
@@ -69,10 +90,14 @@ class RawReadsParameters(PipelineParameters):
 
 @register
 class RawReadsPipeline(PipelineDefinition):
-    """raw-reads: read QC, assembly, gene calling, profile search and statistics on one run's reads."""
+    """raw-reads: read QC, assembly, gene calling, Pfam domains, rRNA genes and statistics on one run's reads.
+
+    2.0.0 annotates real Pfam models (with their gathering cut-offs) and barrnap's rRNA models; 1.0.0
+    searched synthetic profiles and reported ``profile_hits``.
+    """
 
     name: ClassVar[str] = "raw-reads"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "2.0.0"
     engine: ClassVar[Engine] = Engine.SNAKEMAKE
     input_kind: ClassVar[InputKind] = InputKind.READS
     parameters_model: ClassVar[type[PipelineParameters]] = RawReadsParameters
@@ -114,10 +139,22 @@ class RawReadsPipeline(PipelineDefinition):
         ),
         OutputSpec(key="genes_gff", relative_path="genes/genes.gff", file_type="gff", description="Gene coordinates"),
         OutputSpec(
-            key="profile_hits",
-            relative_path="hmm/hits.tbl",
+            key="pfam_domains",
+            relative_path="pfam/domains.domtblout",
             file_type="tsv",
-            description="hmmsearch per-protein hits against the bundled profiles",
+            description="Pfam domains of the predicted proteins (hmmsearch --domtblout)",
+        ),
+        OutputSpec(
+            key="pfam_proteins",
+            relative_path="pfam/proteins.tblout",
+            file_type="tsv",
+            description="Predicted proteins with Pfam hits (hmmsearch --tblout)",
+        ),
+        OutputSpec(
+            key="rrna_genes",
+            relative_path="rrna/rrna.gff",
+            file_type="gff",
+            description="rRNA genes on the contigs (barrnap, best kingdom kept where kingdoms overlap)",
         ),
         OutputSpec(
             key="sequence_stats",
@@ -137,7 +174,8 @@ class RawReadsPipeline(PipelineDefinition):
         "fastp": StepResources(cpus=2, memory_mb=2500, time_limit_minutes=60),
         "megahit": StepResources(cpus=2, memory_mb=4000, time_limit_minutes=240),
         "prodigal": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=120),
-        "hmmsearch": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=60),
+        "pfam": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=60),
+        "rrna": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=60),
         "seqkit_stats": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=30),
     }
     default_resources: ClassVar[StepResources] = StepResources(cpus=1, memory_mb=500, time_limit_minutes=10)
@@ -146,8 +184,8 @@ class RawReadsPipeline(PipelineDefinition):
         "fastp",
         "megahit",
         "prodigal",
-        "hmmbuild",
-        "hmmsearch",
+        "pfam",
+        "rrna",
         "seqkit_stats",
         "tool_versions",
     )
@@ -156,7 +194,7 @@ class RawReadsPipeline(PipelineDefinition):
         return PACKAGE_DIR / "Snakefile"
 
     def engine_config(self, inputs, params: RawReadsParameters) -> dict:
-        """The Snakefile's ``config``: inputs, parameters, per-step resources, profile alignments."""
+        """The Snakefile's ``config``: inputs, parameters, per-step resources, Pfam models, the de-overlap script."""
         resources = {step: self.resources_for(step).model_dump() for step in self.steps}
         resources["default"] = self.default_resources.model_dump()
         return {
@@ -164,7 +202,9 @@ class RawReadsPipeline(PipelineDefinition):
             "paired": inputs.paired,
             "params": params.model_dump(mode="json"),
             "resources": resources,
-            "profile_alignments": [str(path) for path in sorted(PROFILES_DIR.glob("*.afa"))],
+            "pfam_models": [str(path) for path in sorted(PFAM_MODELS_DIR.glob("*.hmm"))],
+            "python": sys.executable,
+            "rrna_deoverlap": str(RRNA_DEOVERLAP_SCRIPT),
         }
 
     def parse_outputs(self, work_area: WorkArea, *, analysis_accession: str | None = None) -> PipelineOutputs:
@@ -209,9 +249,13 @@ def parse_raw_reads_outputs(
         quality_control=parse_fastp_json(results / "qc/fastp.json"),
         results=AnalysisResults(
             assembly=assembly_stats_from_seqkit(contigs_row, seqkit_gc_fraction(stats_path, contigs_row.file)),
+            contig_lengths=length_histogram(fasta_lengths(results / "assembly/contigs.fasta")),
             predicted_proteins=proteins_row.num_seqs,
             sequence_stats=sequence_stats,
-            profile_hits=parse_hmmsearch_tblout(results / "hmm/hits.tbl", results / "hmm/profiles.hmm"),
+        ),
+        annotations=AnalysisAnnotations(
+            pfam=parse_pfam(results / "pfam/domains.domtblout", results / "pfam/models.hmm"),
+            rrna=parse_rrna(results / "rrna/rrna.gff"),
         ),
         downloads=declared_downloads(pipeline, work_area, accession),
         provenance=provenance,

@@ -14,6 +14,8 @@ under a ``## <tool>`` header::
     ## hmmsearch
     # hmmsearch :: search profile(s) against a sequence database
     # HMMER 3.3.2 (Nov 2020); http://hmmer.org/
+    ## barrnap
+    barrnap 0.9
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "megahit": re.compile(r"MEGAHIT\s+v?(\S+)", re.IGNORECASE),
     "prodigal": re.compile(r"Prodigal\s+V?(\d\S*?):?(?:\s|$)", re.IGNORECASE),
     "seqkit": re.compile(r"seqkit\s+v?(\S+)"),
-    "hmmbuild": re.compile(r"HMMER\s+(\S+)"),
     "hmmsearch": re.compile(r"HMMER\s+(\S+)"),
+    "barrnap": re.compile(r"barrnap\s+v?(\S+)"),
 }
 
 

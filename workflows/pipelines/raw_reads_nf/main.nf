@@ -11,8 +11,15 @@ params.min_contig_length = 200
 params.megahit_k_list = '21,29,39,59,79'
 params.prodigal_mode = 'meta'
 params.translation_table = 11
-params.hmm_evalue = 1e-5
-params.profile_alignments = "${projectDir}/../raw_reads/profiles/*.afa"
+params.pfam_evalue = 1e-5
+params.pfam_domain_evalue = 1e-5
+params.rrna_evalue = 1e-6
+params.rrna_length_cutoff = 0.8
+params.rrna_reject = 0.25
+// the Snakemake version's Pfam models and rRNA de-overlap script, shared by path
+params.pfam_models = "${projectDir}/../raw_reads/models/pfam/*.hmm"
+params.rrna_deoverlap = "${projectDir}/../raw_reads/rrna_deoverlap.py"
+params.python = 'python3'
 
 process FASTP {
     tag "${reads[0].simpleName}"
@@ -78,41 +85,54 @@ process PRODIGAL {
     """
 }
 
-process HMMBUILD {
-    memory '500 MB'
-    publishDir "${params.outdir}/hmm", mode: 'copy'
+process PFAM {
+    cpus 2
+    memory '1000 MB'
+    publishDir "${params.outdir}/pfam", mode: 'copy'
 
     input:
-    path alignments
+    path models
+    path proteins
 
     output:
-    path 'profiles.hmm'
+    path 'domains.domtblout', emit: domains
+    path 'proteins.tblout'
+    path 'models.hmm'
 
     script:
+    // models with gathering cut-offs (GA lines) with --cut_ga, as Pfam assigns domains; others with E-values
     """
-    for alignment in ${alignments}; do
-        name=\$(basename "\$alignment" .afa)
-        hmmbuild --informat afa --amino -n "\$name" "\$name".hmm "\$alignment"
-        cat "\$name".hmm >> profiles.hmm
+    : > domains.domtblout; : > proteins.tblout; : > models.hmm
+    for model in ${models}; do
+        if grep -q '^GA ' "\$model"; then cutoffs='--cut_ga'
+        else cutoffs='-E ${params.pfam_evalue} --domE ${params.pfam_domain_evalue}'; fi
+        hmmsearch --cpu ${task.cpus} \$cutoffs --domtblout one.domtbl --tblout one.tbl -o /dev/null "\$model" ${proteins}
+        cat one.domtbl >> domains.domtblout; cat one.tbl >> proteins.tblout; cat "\$model" >> models.hmm
     done
     """
 }
 
-process HMMSEARCH {
+process RRNA {
     cpus 2
     memory '1000 MB'
-    publishDir "${params.outdir}/hmm", mode: 'copy'
+    publishDir "${params.outdir}/rrna", mode: 'copy'
 
     input:
-    path profiles
-    path proteins
+    path contigs
+    path deoverlap
 
     output:
-    path 'hits.tbl'
+    path 'rrna.gff', emit: gff
+    path 'barrnap.*.gff'
 
     script:
+    // barrnap with every kingdom's models, then the best kingdom kept where genes overlap
     """
-    hmmsearch --cpu ${task.cpus} -E ${params.hmm_evalue} --tblout hits.tbl -o /dev/null ${profiles} ${proteins}
+    for kingdom in bac arc euk mito; do
+        barrnap --kingdom \$kingdom --threads ${task.cpus} --evalue ${params.rrna_evalue} \
+            --lencutoff ${params.rrna_length_cutoff} --reject ${params.rrna_reject} ${contigs} > barrnap.\$kingdom.gff
+    done
+    ${params.python} ${deoverlap} rrna.gff barrnap.bac.gff barrnap.arc.gff barrnap.euk.gff barrnap.mito.gff
     """
 }
 
@@ -146,8 +166,8 @@ process TOOL_VERSIONS {
       echo '## megahit'; megahit --version 2>&1
       echo '## prodigal'; prodigal -v 2>&1
       echo '## seqkit'; seqkit version 2>&1
-      echo '## hmmbuild'; hmmbuild -h 2>&1 | head -n 2
-      echo '## hmmsearch'; hmmsearch -h 2>&1 | head -n 2 ) > tool_versions.txt
+      echo '## hmmsearch'; hmmsearch -h 2>&1 | head -n 2
+      echo '## barrnap'; barrnap --version 2>&1 ) > tool_versions.txt
     """
 }
 
@@ -156,8 +176,8 @@ workflow {
     FASTP(reads)
     MEGAHIT(FASTP.out.reads)
     PRODIGAL(MEGAHIT.out)
-    HMMBUILD(Channel.fromPath(params.profile_alignments).collect())
-    HMMSEARCH(HMMBUILD.out, PRODIGAL.out.proteins)
+    PFAM(Channel.fromPath(params.pfam_models).collect(), PRODIGAL.out.proteins)
+    RRNA(MEGAHIT.out, file(params.rrna_deoverlap, checkIfExists: true))
     SEQKIT_STATS(FASTP.out.reads.mix(MEGAHIT.out, PRODIGAL.out.genes, PRODIGAL.out.proteins).collect())
     TOOL_VERSIONS()
 }
