@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from analyses.schemas import PfamThreshold, RrnaGeneType, RrnaKingdom
 from devtools.ena_mirror.real_genes import FN3, GLOBIN, PKINASE, PROTEINS_FASTA, load_proteins
+from workflows.pipelines import RunInputs, get_pipeline
+from workflows.pipelines.raw_reads import RawReadsParameters, RawReadsPipeline
 from workflows.pipelines.raw_reads.parsers import (
     length_bin_edges,
     length_histogram,
@@ -171,3 +174,25 @@ def test_tool_versions_include_barrnap(tmp_path: Path) -> None:
         "# HMMER 3.3.2 (Nov 2020); http://hmmer.org/\n## barrnap\nbarrnap 0.9\n"
     )
     assert parse_tool_versions(path) == {"hmmsearch": "3.3.2", "barrnap": "0.9"}
+
+
+@pytest.mark.skipif(shutil.which("barrnap") is None, reason="barrnap not installed (scripts/setup.sh)")
+def test_rrna_rule_runs_in_a_work_area_whose_path_says_failed(tmp_path: Path, paired_reads) -> None:
+    """The Snakefile's ``rrna`` rule, run by Snakemake on the fixture contigs, in a work area named like
+    a failure: barrnap 0.9 aborts when nhmmer prints a line with "fail" or "error" (its directory and
+    target file are such lines), so the rule must not show barrnap the work area's path."""
+    pipeline = get_pipeline("raw-reads", RawReadsPipeline.version)
+    work = tmp_path / "test_failed_error_run"
+    (work / "results/assembly").mkdir(parents=True)
+    shutil.copy(DATA / "contigs.fasta", work / "results/assembly/contigs.fasta")
+    config = work / "config.json"
+    config.write_text(json.dumps(pipeline.engine_config(RunInputs(fastq=paired_reads), RawReadsParameters())))
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--snakefile", pipeline.entry_point(), "--directory", work]
+        + ["--configfile", config, "--cores", "2", "--allowed-rules", "rrna", "--nolock", "results/rrna/rrna.gff"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, (work / "logs/rrna.log").read_text() if (work / "logs/rrna.log").exists() else result
+    rrna = parse_rrna(work / "results/rrna/rrna.gff")
+    assert len(rrna.genes) == 6 and sum(gene.partial for gene in rrna.genes) == 1

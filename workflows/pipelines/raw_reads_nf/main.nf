@@ -126,11 +126,13 @@ process RRNA {
     path 'barrnap.*.gff'
 
     script:
-    // barrnap with every kingdom's models, then the best kingdom kept where genes overlap
+    // barrnap with every kingdom's models, then the best kingdom kept where genes overlap; barrnap 0.9
+    // fails when a line nhmmer prints (its directory, its target) matches /fail|error/i, so it runs in /
+    // on its standard input
     """
     for kingdom in bac arc euk mito; do
-        barrnap --kingdom \$kingdom --threads ${task.cpus} --evalue ${params.rrna_evalue} \
-            --lencutoff ${params.rrna_length_cutoff} --reject ${params.rrna_reject} ${contigs} > barrnap.\$kingdom.gff
+        ( cd / && TMPDIR=/tmp barrnap --kingdom \$kingdom --threads ${task.cpus} --evalue ${params.rrna_evalue} \
+            --lencutoff ${params.rrna_length_cutoff} --reject ${params.rrna_reject} - ) < ${contigs} > barrnap.\$kingdom.gff
     done
     ${params.python} ${deoverlap} rrna.gff barrnap.bac.gff barrnap.arc.gff barrnap.euk.gff barrnap.mito.gff
     """
