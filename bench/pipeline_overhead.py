@@ -96,6 +96,7 @@ def main() -> None:
     run = record.runs[0]["run_accession"]
     reads = sorted((root / "mirror" / fastq_dir(run)).glob("*.fastq.gz"))
 
+    load_before = os.getloadavg()[0]
     measurements: list[Measurement] = []
     for repetition in range(args.repeat):
         for index, launcher in enumerate(launchers):
@@ -103,7 +104,10 @@ def main() -> None:
             measurements.append(measure(launcher, pipeline, reads, root / "work", name))
 
     print(f"{identity[0]} {identity[1]} on {run} ({sum(p.stat().st_size for p in reads) / 1e6:.1f} MB of reads)")
-    print(f"load average before/after: {os.getloadavg()[0]:.2f}; {args.repeat} launches per placement, medians\n")
+    print(
+        f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; "
+        f"{args.repeat} launches per placement, interleaved; medians\n"
+    )
     header = (
         f"{'placement':<10} {'steps':>5} {'critical path (s)':>18} {'tools sum (s)':>14} {'wall (s)':>9} "
         f"{'overhead':>9} {'vs own-jobs':>12}"

@@ -130,7 +130,13 @@ def chaos(
             )
         }
     )
-    env = {**platform_env(mirror, storage), "EMG_PIPELINES__LEASE_SECONDS": str(LEASE_SECONDS)}
+    env = {
+        **platform_env(mirror, storage),
+        "EMG_PIPELINES__LEASE_SECONDS": str(LEASE_SECONDS),
+        # Chaos is about losing a step's node, a step's job, a head job with steps out on the
+        # cluster: the placement production uses for real inputs, whatever the demo reads' size.
+        "EMG_SLURM__STEP_PLACEMENT": "own-jobs",
+    }
     platform = ChaosPlatform(prefect=chaos_prefect, mirror=mirror, storage=storage, env=env)
     try:
         yield platform

@@ -30,6 +30,8 @@ from workflows.pipelines.workarea import WorkArea
 from workflows.slurm import JobState, SlurmClient
 
 CONFIG_FILE = "pipeline/config.json"
+#: Runs Snakemake's command line and exits as soon as it returns (see the module).
+ENTRY_SCRIPT = Path(__file__).with_name("snakemake_entry.py")
 #: Head-job ends that Slurm imposed on Snakemake rather than Snakemake reporting a failed step.
 STOPPED_FROM_OUTSIDE = frozenset(
     {
@@ -122,8 +124,7 @@ class SnakemakeLauncher(Launcher):
         """The Snakemake command line the head job runs."""
         common = [
             sys.executable,
-            "-m",
-            "snakemake",
+            str(ENTRY_SCRIPT),
             "--snakefile",
             str(pipeline.entry_point()),
             "--directory",
