@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from workflows.slurm.models import ArraySpec, JobSpec, SlurmJob
+from workflows.slurm.parsing import ActiveJob
 
 
 class SlurmBackend(Protocol):
@@ -26,4 +27,8 @@ class SlurmBackend(Protocol):
 
     def cancel(self, job_ids: Sequence[str]) -> None:
         """Cancel these jobs (array ids cancel all their tasks); finished jobs are ignored."""
+        ...
+
+    def active_jobs(self) -> list[ActiveJob]:
+        """This user's queued and running jobs, with their names and comments (one round trip)."""
         ...

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import subprocess
@@ -13,7 +14,10 @@ from pathlib import Path
 from workflows.slurm.errors import SlurmError, SlurmUnavailableError, clean_message, submission_error
 from workflows.slurm.models import ArraySpec, JobSpec, SlurmJob
 from workflows.slurm.parsing import (
+    SQUEUE_ACTIVE_FORMAT,
+    ActiveJob,
     expand_array_id,
+    parse_active_jobs,
     parse_duration,
     parse_exit_code,
     parse_size,
@@ -108,6 +112,14 @@ class CliBackend:
             real = [line for line in lines if not any(skip in line.lower() for skip in _IGNORED_CANCEL_ERRORS)]
             if real:
                 raise SlurmError(clean_message("\n".join(real)), command=command)
+
+    def active_jobs(self) -> list[ActiveJob]:
+        """This user's queued and running jobs, with names and comments: one ``squeue`` call."""
+        command = ["squeue", "--noheader", f"--user={getpass.getuser()}", f"--format={SQUEUE_ACTIVE_FORMAT}"]
+        result = self._run(command)
+        if result.returncode != 0:
+            raise SlurmError(clean_message(result.stderr), command=command)
+        return parse_active_jobs(result.stdout)
 
     # --- plumbing ------------------------------------------------------------------------------
     def _run(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import time
 from collections.abc import Iterable
 from dataclasses import replace
@@ -10,9 +9,9 @@ from pathlib import Path
 
 from core.config import current_config
 from workflows.slurm.backend import SlurmBackend
-from workflows.slurm.errors import SlurmError, SlurmWaitTimeout, clean_message
+from workflows.slurm.errors import SlurmWaitTimeout
 from workflows.slurm.models import ArraySpec, JobSpec, SlurmDefaults, SlurmJob
-from workflows.slurm.parsing import SQUEUE_ACTIVE_FORMAT, ActiveJob, parse_active_jobs
+from workflows.slurm.parsing import ActiveJob
 from workflows.slurm.states import JobState
 
 
@@ -84,7 +83,7 @@ class SlurmClient:
         """
         return [
             job
-            for job in _list_active_jobs(self.backend)
+            for job in self.backend.active_jobs()
             if (comment is None or job.comment == comment) and (name_prefix is None or job.name.startswith(name_prefix))
         ]
 
@@ -145,26 +144,6 @@ class SlurmClient:
             memory_mb=spec.memory_mb or defaults.memory_mb,
             time_limit_minutes=spec.time_limit_minutes or defaults.time_limit_minutes,
         )
-
-
-def _list_active_jobs(backend: SlurmBackend) -> list[ActiveJob]:
-    """The user's active jobs through ``backend``: its own ``active_jobs`` if it has one, else squeue.
-
-    The squeue call belongs in :class:`CliBackend` (``workflows/slurm/cli.py``) as ``active_jobs``;
-    until it moves there it runs through that backend's command runner (same SLURM_CONF, timeout).
-    """
-    own = getattr(backend, "active_jobs", None)
-    if own is not None:
-        return own()
-    from workflows.slurm.cli import CliBackend
-
-    if not isinstance(backend, CliBackend):
-        raise NotImplementedError(f"{type(backend).__name__} cannot list active jobs")
-    command = ["squeue", "--noheader", f"--user={getpass.getuser()}", f"--format={SQUEUE_ACTIVE_FORMAT}"]
-    result = backend._run(command)
-    if result.returncode != 0:
-        raise SlurmError(clean_message(result.stderr), command=command)
-    return parse_active_jobs(result.stdout)
 
 
 def _configured_slurm_conf() -> Path | None:
