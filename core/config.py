@@ -211,7 +211,7 @@ class NextflowConfig(BaseModel):
 
 class PipelinesConfig(BaseModel):
     bundled_pipeline_name: str = "raw-reads"
-    bundled_pipeline_version: str = "1.0.0"
+    bundled_pipeline_version: str = "2.0.0"
     modules: list[str] = Field(
         default=["workflows.pipelines.raw_reads.pipeline", "workflows.pipelines.raw_reads_nf"],
         description="Modules that define (and register) the platform's pipelines, imported on first lookup",

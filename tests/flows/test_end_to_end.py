@@ -116,7 +116,17 @@ def test_post_analyses_study_on_worker_and_slurm_exactly_once(client, superuser,
         downloads = client.get(f"/api/v2/analyses/{analysis['accession']}/downloads").json()
         assert downloads and all(download["drs_object_id"] for download in downloads)
     first_jobs = slurm_jobs_in(storage["work_root"], started)
-    assert len(first_jobs) >= 3 * 5, first_jobs  # a head job and its steps for each of the 3 good runs
+    # The demo's reads are small: each run's steps ran inside its head job (step placement "auto"),
+    # one Slurm job per analysis, and the provenance names that job for every step.
+    assert len(first_jobs) == 3, first_jobs
+    for run, analysis in by_run.items():
+        if run == BAD_MD5_RUN:
+            continue
+        jobs = client.get(f"/api/v2/analyses/{analysis['accession']}").json()["provenance"]["slurm_jobs"]
+        [head] = [job["job_id"] for job in jobs if job["step"] == "head"]
+        assert head in first_jobs
+        assert {job["step"] for job in jobs} >= {"fastp", "megahit", "prodigal", "pfam", "rrna"}, jobs
+        assert {job["job_id"] for job in jobs} == {head}, jobs
 
     second_started = datetime.now()
     again = client.post(

@@ -53,7 +53,7 @@ BIOMES = [
 ]
 
 PIPELINES = {
-    ExperimentType.METAGENOMIC: ("raw-reads", "1.0.0"),
+    ExperimentType.METAGENOMIC: ("raw-reads", "2.0.0"),
     ExperimentType.AMPLICON: ("amplicon", "6.0.0"),
     ExperimentType.ASSEMBLY: ("assembly-analysis", "6.0.0"),
 }

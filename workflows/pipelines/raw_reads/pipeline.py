@@ -41,8 +41,6 @@ from workflows.pipelines.workarea import WorkArea
 PACKAGE_DIR = Path(__file__).resolve().parent
 #: The Pfam models the pipeline searches (copies of Debian hmmer-examples' Pfam models; see its README).
 PFAM_MODELS_DIR = PACKAGE_DIR / "models" / "pfam"
-#: Kept for raw_reads_nf until it passes ``pfam_models`` (its main.nf defaults to the same directory).
-PROFILES_DIR = PFAM_MODELS_DIR
 #: The rrna step's de-overlap script (stdlib only, run by the Python that runs Snakemake).
 RRNA_DEOVERLAP_SCRIPT = PACKAGE_DIR / "rrna_deoverlap.py"
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 from workflows.pipelines.definition import InputKind, OutputSpec, PipelineInputs, PipelineOutputs, PipelineParameters
 from workflows.pipelines.launchers.nextflow import NextflowPipeline, nextflow_step_records
 from workflows.pipelines.raw_reads.pipeline import (
-    PROFILES_DIR,
+    PFAM_MODELS_DIR,
     RawReadsParameters,
     RawReadsPipeline,
     parse_raw_reads_outputs,
@@ -21,10 +21,10 @@ PROJECT_DIR = Path(__file__).resolve().parent
 
 @register
 class RawReadsNextflowPipeline(NextflowPipeline):
-    """raw-reads-nf 1.0.0: the same steps as raw-reads, run by Nextflow."""
+    """raw-reads-nf 2.0.0: the same steps as raw-reads, run by Nextflow."""
 
     name: ClassVar[str] = "raw-reads-nf"
-    version: ClassVar[str] = "1.0.0"
+    version: ClassVar[str] = "2.0.0"
     input_kind: ClassVar[InputKind] = InputKind.READS
     parameters_model: ClassVar[type[PipelineParameters]] = RawReadsParameters
     outputs: ClassVar[tuple[OutputSpec, ...]] = RawReadsPipeline.outputs
@@ -34,7 +34,7 @@ class RawReadsNextflowPipeline(NextflowPipeline):
     def nextflow_params(self, inputs: PipelineInputs, params: PipelineParameters, work_area: WorkArea) -> dict:
         return {
             **super().nextflow_params(inputs, params, work_area),
-            "profile_alignments": str(PROFILES_DIR / "*.afa"),
+            "pfam_models": str(PFAM_MODELS_DIR / "*.hmm"),
         }
 
     def parse_outputs(self, work_area: WorkArea, *, analysis_accession: str | None = None) -> PipelineOutputs:
