@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -238,10 +239,10 @@ def fastp_report_link(analysis: Analysis) -> ReportLinkOut | None:
     )
     if object_id is None:
         return None
-    if analysis.is_private:
-        root = str(drs_selectors.file_url(object_id)).split("/ga4gh/", 1)[0]
-        access = reverse("drs:access_url", kwargs={"object_id": object_id, "access_id": drs_selectors.HTTPS_ACCESS_ID})
-        url = root + access
+    if analysis.is_private:  # the blob is private too: its owner asks DRS for a signed URL
+        root = str(settings.EMG_CONFIG.service_urls.app_root).rstrip("/")
+        access_id = drs_selectors.HTTPS_ACCESS_ID
+        url = root + reverse("drs:access_url", kwargs={"object_id": object_id, "access_id": access_id})
     else:
         url = drs_selectors.file_url(object_id)
     return ReportLinkOut(drs_object_id=object_id, drs_uri=drs_selectors.self_uri(object_id), url=url)
