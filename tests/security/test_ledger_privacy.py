@@ -334,7 +334,7 @@ def _study_with_run(n: int, *, study_private: bool, run_private: bool) -> Study:
 
 
 def _registered_item(study: Study) -> tuple[WorkItem, Analysis]:
-    registration = register_study_work(study=study, pipeline_name="raw-reads", pipeline_version="1.0.0", actor="test")
+    registration = register_study_work(study=study, pipeline_name="raw-reads", pipeline_version="2.0.0", actor="test")
     [work] = registration.work
     return WorkItem.objects.get(pk=work.item_id), Analysis.objects.get(accession=work.accession)
 

@@ -8,11 +8,11 @@ shows the request's user (private items of private studies to their Webin owner)
 """
 
 from datetime import timedelta
-from typing import TypedDict
+from typing import Annotated, TypedDict
 
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Query, Router, Schema, Status
+from ninja import Path, Query, Router, Schema, Status
 from ninja.pagination import paginate
 
 from core.api import ErrorOut
@@ -57,6 +57,11 @@ from workflows.ledger.tokens import (
     revoke_token,
     token_actor,
 )
+
+#: A pipeline's name and version as URL path segments: never empty, never holding a slash (which
+#: would route the request elsewhere); the lengths are the model's.
+PipelineName = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^/]+$", description="Pipeline name")]
+PipelineVersion = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[^/]+$", description="Pipeline version")]
 
 router = Router(tags=["work ledger"])
 
@@ -129,7 +134,7 @@ def register_pipeline(request: HttpRequest, payload: PipelineIn):
 
 
 @router.get("/pipelines/{name}/{version}", response={200: PipelineOut, 404: ErrorOut}, summary="One pipeline")
-def get_pipeline(request: HttpRequest, name: str, version: str):
+def get_pipeline(request: HttpRequest, name: PipelineName, version: PipelineVersion):
     return _pipeline(name, version)
 
 
@@ -200,7 +205,7 @@ def _registration_out(item: WorkItem, created: bool) -> dict:
     response={200: RegistrationOut, 201: RegistrationOut, **ERRORS},
     summary="Register one unit of work",
 )
-def register_one(request: HttpRequest, name: str, version: str, payload: WorkInputIn):
+def register_one(request: HttpRequest, name: PipelineName, version: PipelineVersion, payload: WorkInputIn):
     """201 when the input is new, 200 with the existing item when it is already registered."""
     pipeline = _pipeline(name, version)
     token = _token(request)
@@ -222,7 +227,7 @@ def register_one(request: HttpRequest, name: str, version: str, payload: WorkInp
     response={200: RegisterWorkOut, 201: RegisterWorkOut, **ERRORS},
     summary="Register units of work in bulk",
 )
-def register_bulk(request: HttpRequest, name: str, version: str, payload: RegisterWorkIn):
+def register_bulk(request: HttpRequest, name: PipelineName, version: PipelineVersion, payload: RegisterWorkIn):
     """Idempotent; each result says whether it was created. 201 if anything was created, else 200."""
     pipeline = _pipeline(name, version)
     token = _token(request)
@@ -247,7 +252,7 @@ def register_bulk(request: HttpRequest, name: str, version: str, payload: Regist
 @router.post(
     "/pipelines/{name}/{version}/claim", auth=ledger_auth, response={200: ClaimOut, **ERRORS}, summary="Claim work"
 )
-def claim(request: HttpRequest, name: str, version: str, payload: ClaimIn):
+def claim(request: HttpRequest, name: PipelineName, version: PipelineVersion, payload: ClaimIn):
     """Up to ``limit`` pending items, oldest first, each leased to ``holder``; none is given to two claimers."""
     pipeline = _pipeline(name, version)
     token = _token(request)

@@ -173,7 +173,8 @@ class RawReadsPipeline(PipelineDefinition):
         "megahit": StepResources(cpus=2, memory_mb=4000, time_limit_minutes=240),
         "prodigal": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=120),
         "pfam": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=60),
-        "rrna": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=60),
+        # barrnap runs its kingdoms one after another; one CPU lets it run beside prodigal.
+        "rrna": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=60),
         "seqkit_stats": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=30),
     }
     default_resources: ClassVar[StepResources] = StepResources(cpus=1, memory_mb=500, time_limit_minutes=10)
