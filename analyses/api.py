@@ -382,8 +382,9 @@ CHART_OPENAPI = {
 }
 #: The browser may keep a chart a few minutes; shared caches never (it may be of a private analysis).
 CHART_CACHE_CONTROL = "private, max-age=300"
-#: An SVG opened on its own runs nothing and loads nothing (matplotlib writes its styles inline).
-SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
+#: No scripts or fetches from a chart; inline styles and embedded (data:) images, which matplotlib
+#: writes for raster parts such as a colour bar, are allowed.
+SVG_CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
 @dataclass(frozen=True)

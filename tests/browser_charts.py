@@ -10,14 +10,42 @@ one, is fetched by that link and shown in the page (DRS serves files as download
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from playwright.sync_api import Browser, Page
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from core.config import PROJECT_ROOT
+
+#: Debian's Chromium (scripts/setup.sh installs it); Playwright drives it instead of downloading its own.
+CHROMIUM = Path("/usr/bin/chromium")
 
 #: The browser window the screenshots are taken in.
 VIEWPORT = {"width": 1100, "height": 800}
+
+
+def artifacts_dir() -> Path:
+    """``$EMG_TEST_ARTIFACTS/charts``, else the git-ignored ``.local/test-artifacts/browser/charts``."""
+    root = Path(os.environ.get("EMG_TEST_ARTIFACTS") or PROJECT_ROOT / ".local" / "test-artifacts" / "browser")
+    return root / "charts"
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless; Django's async-unsafe guard is off while Playwright's loop runs here
+    (the test's own ORM calls and the database flush at teardown would be refused otherwise)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+            try:
+                yield browser
+            finally:
+                browser.close()
 
 
 class ChartNotRendered(AssertionError):

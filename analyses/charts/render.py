@@ -11,6 +11,7 @@ disagree about them. Everything else about a chart's look is set on its own figu
 from __future__ import annotations
 
 import io
+import textwrap
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -34,6 +35,10 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 MUTED = "#9a9a9a"
 
 
+#: About how many characters of an 11 pt title fit in an inch of figure width.
+TITLE_CHARACTERS_PER_INCH = 11
+
+
 def new_figure(title: str, *, size: tuple[float, float] = FIGURE_SIZE) -> Figure:
     """A figure with the charts' layout (constrained, so labels never overlap or get cut) and a title.
 
@@ -41,7 +46,8 @@ def new_figure(title: str, *, size: tuple[float, float] = FIGURE_SIZE) -> Figure
     :param size: width and height in inches
     """
     figure = Figure(figsize=size, layout="constrained")
-    figure.suptitle(title, fontsize=11)
+    # Wrapped to the figure's width: constrained layout makes room for a tall title, not a wide one.
+    figure.suptitle(textwrap.fill(title, width=max(30, int(size[0] * TITLE_CHARACTERS_PER_INCH))), fontsize=11)
     return figure
 
 

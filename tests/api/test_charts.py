@@ -10,11 +10,9 @@ The browser test opens every chart in headless Chromium (``tests/browser_charts.
 from __future__ import annotations
 
 import io
-import os
 import struct
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -26,7 +24,6 @@ from analyses.charts.quality import quality_figure
 from analyses.charts.render import PNG_DPI, render
 from analyses.charts.rrna import rrna_figure
 from analyses.charts.study import AnalysisSummary, analysis_states_figure, assembly_summary_figure
-from core.config import PROJECT_ROOT
 from tests.api.conftest import (
     Annotated,
     Graph,
@@ -34,11 +31,11 @@ from tests.api.conftest import (
     realistic_annotations,
     results_with_histogram,
 )
+from tests.browser_charts import CHROMIUM, artifacts_dir, chromium, screenshot_charts
 
 API = "/api/v2"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def svg_text(svg: bytes) -> str:
@@ -278,30 +275,16 @@ def test_study_charts_count_only_visible_analyses(client, owner_client, graph: G
 # ---------------------------------------------------------------------------------------------- in a browser
 
 
-def artifacts_dir() -> Path:
-    """``$EMG_TEST_ARTIFACTS/charts``, else the git-ignored ``.local/test-artifacts/browser/charts``."""
-    root = Path(os.environ.get("EMG_TEST_ARTIFACTS") or PROJECT_ROOT / ".local" / "test-artifacts" / "browser")
-    return root / "charts"
-
-
 @pytest.fixture
 def browser() -> Iterator:
-    """Debian's Chromium, headless; Django's async-unsafe guard is off while Playwright's loop runs here."""
-    from playwright.sync_api import sync_playwright
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
-            yield browser
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (scripts/setup.sh installs it)")
 def test_every_chart_renders_in_chromium(annotated: Annotated, browser, live_server):
-    from tests.browser_charts import screenshot_charts
 
     out_dir = artifacts_dir()
     shots = screenshot_charts(

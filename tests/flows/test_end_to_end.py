@@ -22,6 +22,7 @@ from prefect.client.orchestration import SyncPrefectClient
 from prefect.flow_runs import resume_flow_run
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
+from analyses.charts import AnalysisChart, StudyChart
 from devtools.ena_mirror.generator import (
     LAYOUT_BLANKS_RUN,
     LAYOUT_BROKEN_RUN,
@@ -36,8 +37,13 @@ from devtools.ena_mirror.generator import (
     PRIVATE_STUDY_RUN,
     SYNTHETIC_STUDY_ACCESSION,
 )
+from tests.browser_charts import artifacts_dir, chromium, screenshot_charts
 from tests.flows.conftest import platform_env
+from tests.pipelines.independent_search import independent_hmmsearch
 from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
+
+#: The Pfam models whose real proteins the mirror plants (devtools/ena_mirror/real_genes.py)
+PLANTED_PFAM_MODELS = {"PF00069.17", "PF00041.13", "globins4"}
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.prefect, pytest.mark.django_db(transaction=True)]
 
@@ -86,7 +92,9 @@ def slurm_jobs_in(work_root: Path, since: datetime) -> list[str]:
     return [line.split("|")[0] for line in out.splitlines() if str(work_root) in line]
 
 
-def test_post_analyses_study_on_worker_and_slurm_exactly_once(client, superuser, prefect, mirror, storage) -> None:
+def test_post_analyses_study_on_worker_and_slurm_exactly_once(
+    client, superuser, prefect, mirror, storage, live_server, tmp_path
+) -> None:
     headers = basic_auth("admin", "admin-password")
     mirror.faults.wrong_md5(BAD_MD5_RUN)
     started = datetime.now()
@@ -115,6 +123,7 @@ def test_post_analyses_study_on_worker_and_slurm_exactly_once(client, superuser,
         assert results["assembly"]["n50"] > 0 and results["predicted_proteins"] > 0
         downloads = client.get(f"/api/v2/analyses/{analysis['accession']}/downloads").json()
         assert downloads and all(download["drs_object_id"] for download in downloads)
+    completed = {run: analysis for run, analysis in by_run.items() if run != BAD_MD5_RUN}
     first_jobs = slurm_jobs_in(storage["work_root"], started)
     # The demo's reads are small: each run's steps ran inside its head job (step placement "auto"),
     # one Slurm job per analysis, and the provenance names that job for every step.
@@ -127,6 +136,36 @@ def test_post_analyses_study_on_worker_and_slurm_exactly_once(client, superuser,
         assert head in first_jobs
         assert {job["step"] for job in jobs} >= {"fastp", "megahit", "prodigal", "pfam", "rrna"}, jobs
         assert {job["job_id"] for job in jobs} == {head}, jobs
+
+    # Real annotations (issue 15): each analysis' Pfam counts, through the API, are those of hmmsearch run
+    # here on its published proteins with the pipeline's models and cut-offs; the models found are among
+    # those planted from real proteins; rRNA genes are only of the kingdoms planted (bacteria, archaea).
+    for run, analysis in completed.items():
+        accession = analysis["accession"]
+        pfam = client.get(f"/api/v2/analyses/{accession}/annotations/pfam", {"page_size": 100}).json()["items"]
+        proteins = storage["results_root"] / study["accession"] / accession / "genes/proteins.faa"
+        (tmp_path / accession).mkdir()
+        independent = independent_hmmsearch(proteins, tmp_path / accession)
+        assert {count["accession"]: count["domains"] for count in pfam} == {
+            model: len(rows) for model, rows in independent.items()
+        }, run
+        assert PLANTED_PFAM_MODELS & {count["accession"] for count in pfam}, (run, pfam)
+        assert {count["accession"] for count in pfam} <= PLANTED_PFAM_MODELS, (run, pfam)
+        rrna = client.get(f"/api/v2/analyses/{accession}/rrna").json()
+        assert rrna["genes"] and {gene["kingdom"] for gene in rrna["genes"]} <= {"bacteria", "archaea"}, (run, rrna)
+
+    # The charts of a real analysis and of its study, drawn by a real browser and kept as screenshots
+    shot_analysis = next(iter(completed.values()))["accession"]
+    with chromium() as browser:
+        shots = screenshot_charts(
+            browser,
+            live_server.url,
+            shot_analysis,
+            study["accession"],
+            artifacts_dir() / "e2e",
+            expected_labels={"pfam": ["PF00069.17 Pkinase"], "rrna": ["bacteria", "archaea"]},
+        )
+    assert len(shots) == 2 * (len(AnalysisChart) + len(StudyChart)) + 1, shots
 
     second_started = datetime.now()
     again = client.post(

@@ -20,11 +20,11 @@ from core.config import StepPlacement
 from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from devtools.ena_mirror.real_genes import load_proteins
 from devtools.ena_mirror.simulate import reverse_complement
+from tests.pipelines.independent_search import domtblout_domains, independent_hmmsearch
 from workflows.pipelines import PipelineState, RunInputs, SnakemakeLauncher, WorkArea, get_pipeline
 from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
 from workflows.pipelines.raw_reads import RawReadsParameters
 from workflows.pipelines.raw_reads.parsers import fasta_lengths, parse_megahit_log
-from workflows.pipelines.raw_reads.pipeline import PFAM_MODELS_DIR
 from workflows.slurm import JobState
 
 pytestmark = [pytest.mark.slurm, pytest.mark.e2e]
@@ -59,35 +59,6 @@ def read_fasta(path: Path) -> dict[str, str]:
         else:
             current.append(line.strip())
     return {name: "".join(parts) for name, parts in records.items()}
-
-
-def domtblout_domains(path: Path) -> dict[str, list[str]]:
-    """Model (accession, or name without one) -> the protein of each domain row, read here from
-    hmmsearch's ``--domtblout`` (target is field 1, query name field 4, query accession field 5)."""
-    domains: dict[str, list[str]] = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            fields = line.split()
-            domains.setdefault(fields[4] if fields[4] != "-" else fields[3], []).append(fields[0])
-    return domains
-
-
-def independent_hmmsearch(proteins: Path, tmp_path: Path) -> dict[str, list[str]]:
-    """hmmsearch run here with each of the pipeline's model files: --cut_ga where the model has GA
-    lines, else the default parameters' E-values; the domains per model of :func:`domtblout_domains`."""
-    params = RawReadsParameters()
-    domains: dict[str, list[str]] = {}
-    for model in sorted(PFAM_MODELS_DIR.glob("*.hmm")):
-        has_ga = any(line.startswith("GA ") for line in model.read_text().splitlines())
-        cutoffs = ["--cut_ga"] if has_ga else ["-E", str(params.pfam_evalue), "--domE", str(params.pfam_domain_evalue)]
-        table = tmp_path / f"{model.stem}.domtblout"
-        subprocess.run(
-            ["hmmsearch", *cutoffs, "--domtblout", table, "-o", "/dev/null", model, proteins],
-            check=True,
-            capture_output=True,
-        )
-        domains.update(domtblout_domains(table))
-    return domains
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:

@@ -59,8 +59,9 @@ class PipelineIn(Schema):
         }
     )
 
-    name: str = Field(max_length=128)
-    version: str = Field(max_length=64)
+    # Both are URL path segments of the pipeline's endpoints: never empty, never holding a slash.
+    name: str = Field(min_length=1, max_length=128, pattern=r"^[^/]+$")
+    version: str = Field(min_length=1, max_length=64, pattern=r"^[^/]+$")
     repository_uri: str = Field("", max_length=1024)
     description: str | None = None
     input_schema: dict[str, Any] | None = Field(
