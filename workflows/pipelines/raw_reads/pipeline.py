@@ -172,10 +172,11 @@ class RawReadsPipeline(PipelineDefinition):
         "fastp": StepResources(cpus=2, memory_mb=2500, time_limit_minutes=60),
         "megahit": StepResources(cpus=2, memory_mb=4000, time_limit_minutes=240),
         "prodigal": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=120),
-        "pfam": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=60),
+        # Three models: a small search whatever the input; one CPU lets it run beside rrna in a head job.
+        "pfam": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=60),
         # barrnap runs its kingdoms one after another; one CPU lets it run beside prodigal.
         "rrna": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=60),
-        "seqkit_stats": StepResources(cpus=2, memory_mb=1000, time_limit_minutes=30),
+        "seqkit_stats": StepResources(cpus=1, memory_mb=1000, time_limit_minutes=30),
     }
     default_resources: ClassVar[StepResources] = StepResources(cpus=1, memory_mb=500, time_limit_minutes=10)
     expected_duration: ClassVar[timedelta] = timedelta(minutes=20)
