@@ -70,12 +70,17 @@ def main(argv: list[str] | None = None) -> int:
             assembly = results.get("assembly") or {}
             line += f"  contigs {assembly.get('contig_count')}  N50 {assembly.get('n50')}"
             line += f"  proteins {results.get('predicted_proteins')}"
+            pfam = client.get(f"/analyses/{analysis['accession']}/annotations/pfam").json().get("items", [])
+            line += "  Pfam " + (", ".join(f"{c['name']} {c['domains']}" for c in pfam[:3]) or "none")
+            rrna = client.get(f"/analyses/{analysis['accession']}/rrna").json().get("counts", [])
+            line += "  rRNA " + (", ".join(f"{c['kingdom']} {c['gene']} {c['count']}" for c in rrna) or "none")
         elif analysis["state"] == "failed":
             detail = client.get(f"/analyses/{analysis['accession']}").json()
             message = (detail["status"].get("analysis_failed") or {}).get("message") or ""
             line += f"  {message.splitlines()[0][:100] if message else ''}"
             failed.append(analysis["accession"])
         print(line)
+    print(f"\ncharts: {args.api}/studies/{study['accession']}/charts and {args.api}/analyses/<MGYA>/charts")
     if state["state_type"] != "COMPLETED":
         sys.exit(f"main job: the flow run ended {state['state_name']}: {run['ui_url']}")
     if failed:
