@@ -96,7 +96,13 @@ def test_schema_json_fields_are_validated_on_every_write(chain):
         Analysis.objects.filter(pk=analysis.pk).update(downloads=[{"alias": "x"}])
     Analysis.objects.filter(pk=analysis.pk).update(results={"predicted_proteins": 5})
     analysis.refresh_from_db()
-    assert analysis.results == {"assembly": None, "predicted_proteins": 5, "sequence_stats": [], "profile_hits": []}
+    assert analysis.results == {
+        "assembly": None,
+        "contig_lengths": None,
+        "predicted_proteins": 5,
+        "sequence_stats": [],
+        "profile_hits": [],
+    }
 
 
 def test_one_active_analysis_per_run_pipeline_version(chain):
