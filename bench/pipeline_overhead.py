@@ -13,7 +13,7 @@ Printed per placement (medians over the repetitions):
   (Snakemake's ``benchmark:`` of the rule's command), with the DAG read from Snakemake's log
 * tools sum: all steps' tool times added (overlapping steps counted twice: for reference only)
 * wall: ``launch()`` to the end of ``wait()`` through the launcher on Slurm
-* overhead: wall / critical path, the figure issue 15 bounds at 1.5x
+* overhead: wall / critical path, the figure issue 15 bounds at 1.5x (median, and its range over the launches)
 
 Usage: ``SLURM_CONF=... .venv/bin/python bench/pipeline_overhead.py [--repeat N]`` (needs task slurm:up).
 """
@@ -110,7 +110,7 @@ def main() -> None:
     )
     header = (
         f"{'placement':<10} {'steps':>5} {'critical path (s)':>18} {'tools sum (s)':>14} {'wall (s)':>9} "
-        f"{'overhead':>9} {'vs own-jobs':>12}"
+        f"{'overhead':>9} {'range':>12} {'vs own-jobs':>12}"
     )
     print(header)
     print("-" * len(header))
@@ -123,12 +123,14 @@ def main() -> None:
             statistics.median(m.tools_sum for m in mine),
             statistics.median(m.wall for m in mine),
             statistics.median(m.wall / m.critical_path for m in mine),
+            min(m.wall / m.critical_path for m in mine),
+            max(m.wall / m.critical_path for m in mine),
         )
     baseline_wall = medians[StepPlacement.OWN_JOBS.value][3]
-    for placement, (steps, path, tools, wall, overhead) in medians.items():
+    for placement, (steps, path, tools, wall, overhead, lowest, highest) in medians.items():
         print(
             f"{placement:<10} {steps:>5} {path:>18.1f} {tools:>14.1f} {wall:>9.1f} {overhead:>8.2f}x "
-            f"{wall / baseline_wall:>11.2f}x"
+            f"{f'{lowest:.2f}-{highest:.2f}x':>12} {wall / baseline_wall:>11.2f}x"
         )
     print(f"\ncritical path: {' -> '.join(measurements[0].chain)}")
     print(

@@ -221,6 +221,10 @@ class PipelinesConfig(BaseModel):
         description="Work-ledger lease of one analysis for every pipeline; unset = each pipeline's own",
     )
     nextflow: NextflowConfig = NextflowConfig()
+    snakemake_python: Path | None = Field(
+        default=None,
+        description="The Python that runs Snakemake in head jobs; unset = .venv-snakemake's if set up, else this one",
+    )
 
 
 class EMGConfig(BaseSettings):

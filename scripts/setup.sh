@@ -39,3 +39,14 @@ if [ ! -f "$stamp" ] || ! cmp -s <(cat requirements.in requirements.lock) "$stam
   .venv/bin/pip install -q -r requirements.in -c requirements.lock
   cat requirements.in requirements.lock > "$stamp"
 fi
+
+# The pipelines' head jobs run Snakemake from a small environment of its own (Snakemake and its Slurm
+# plugins, the same pinned versions): it starts ~0.4 s faster than from the platform's, whose hundreds
+# of packages Snakemake's plugin discovery scans. EMG_PIPELINES__SNAKEMAKE_PYTHON overrides it.
+engine_stamp=.venv-snakemake/.requirements-stamp
+if [ ! -f "$engine_stamp" ] || ! cmp -s requirements.lock "$engine_stamp"; then
+  echo "setup: creating .venv-snakemake (the head jobs' Snakemake)"
+  "$PYTHON" -m venv .venv-snakemake
+  .venv-snakemake/bin/pip install -q -c requirements.lock snakemake snakemake-executor-plugin-slurm
+  cp requirements.lock "$engine_stamp"
+fi

@@ -16,7 +16,7 @@ from workflows.pipelines import get_pipeline
 from workflows.pipelines.definition import RunInputs
 from workflows.pipelines.launchers.critical_path import critical_path
 from workflows.pipelines.launchers.records import LaunchHandle
-from workflows.pipelines.launchers.snakemake import ENTRY_SCRIPT, SnakemakeLauncher
+from workflows.pipelines.launchers.snakemake import ENGINE_PYTHON, ENTRY_SCRIPT, SnakemakeLauncher
 from workflows.pipelines.launchers.snakemake_entry import exit_code
 from workflows.pipelines.launchers.snakemake_log import read_snakemake_log
 from workflows.pipelines.workarea import WorkArea
@@ -137,6 +137,27 @@ def test_steps_inside_the_head_job_are_recorded_with_its_job_id(tmp_path: Path) 
     )
     [step] = launcher._steps(run, WorkArea(root=tmp_path), inside_job=inside)
     assert (step.step, step.slurm_job_id, step.state) == ("fastp", "77", "COMPLETED")
+
+
+def test_head_jobs_run_snakemake_from_its_own_environment_unless_configured(monkeypatch, tmp_path: Path) -> None:
+    from django.conf import settings
+
+    from core.config import EMGConfig
+    from workflows.pipelines.launchers.snakemake import ENGINE_PYTHON, snakemake_python
+
+    expected = str(ENGINE_PYTHON) if ENGINE_PYTHON.is_file() else sys.executable
+    assert SnakemakeLauncher(SlurmClient(), partition="pipelines").python == expected
+    monkeypatch.setenv("EMG_PIPELINES__SNAKEMAKE_PYTHON", str(tmp_path / "python"))
+    monkeypatch.setattr(settings, "EMG_CONFIG", EMGConfig())
+    assert snakemake_python() == str(tmp_path / "python")
+
+
+@pytest.mark.parametrize("python", [sys.executable, str(ENGINE_PYTHON)])
+def test_entry_script_runs_snakemake_in_either_environment(python: str) -> None:
+    if not Path(python).is_file():
+        pytest.skip(f"{python} is not set up (scripts/setup.sh makes it)")
+    ran = subprocess.run([python, str(ENTRY_SCRIPT), "--version"], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout.strip()[0].isdigit(), ran.stderr
 
 
 def test_entry_script_exits_with_snakemakes_own_code(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 from analyses.schemas import SlurmJobRecord
-from core.config import StepPlacement, current_config
+from core.config import PROJECT_ROOT, StepPlacement, current_config
 from workflows.pipelines.definition import Engine, PipelineDefinition, PipelineInputs, PipelineParameters
 from workflows.pipelines.launchers.base import HeadJob, Launcher, tail
 from workflows.pipelines.launchers.progress import PipelineProgress, PipelineState, StepRecord
@@ -32,6 +32,21 @@ from workflows.slurm import JobState, SlurmClient
 CONFIG_FILE = "pipeline/config.json"
 #: Runs Snakemake's command line and exits as soon as it returns (see the module).
 ENTRY_SCRIPT = Path(__file__).with_name("snakemake_entry.py")
+#: Where scripts/setup.sh installs the head jobs' Snakemake, apart from the platform's packages.
+ENGINE_PYTHON = PROJECT_ROOT / ".venv-snakemake" / "bin" / "python"
+
+
+def snakemake_python() -> str:
+    """The Python that runs Snakemake in head jobs: ``EMG_PIPELINES__SNAKEMAKE_PYTHON``, else the engine's
+    own environment when it is set up, else this process' (which has Snakemake too).
+
+    Snakemake's plugin discovery scans every installed package at start; in its own small environment
+    it starts ~0.4 s sooner, on every launch.
+    """
+    configured = current_config().pipelines.snakemake_python
+    if configured is not None:
+        return str(configured)
+    return str(ENGINE_PYTHON) if ENGINE_PYTHON.is_file() else sys.executable
 #: Head-job ends that Slurm imposed on Snakemake rather than Snakemake reporting a failed step.
 STOPPED_FROM_OUTSIDE = frozenset(
     {
@@ -70,6 +85,7 @@ class SnakemakeLauncher(Launcher):
     :param status_interval_seconds: how often Snakemake asks Slurm about its steps
     :param step_placement: where the steps run (default: ``EMG_SLURM__STEP_PLACEMENT``)
     :param inline_max_input_mb: with ``auto``, the largest input total run inside the head job
+    :param python: the Python that runs Snakemake (default: :func:`snakemake_python`)
     """
 
     engine = Engine.SNAKEMAKE
@@ -86,6 +102,7 @@ class SnakemakeLauncher(Launcher):
         status_interval_seconds: int = 2,
         step_placement: StepPlacement | str | None = None,
         inline_max_input_mb: int | None = None,
+        python: str | None = None,
     ) -> None:
         super().__init__(
             slurm,
@@ -99,6 +116,7 @@ class SnakemakeLauncher(Launcher):
         slurm_config = current_config().slurm
         self.step_placement = StepPlacement(step_placement or slurm_config.step_placement)
         self.inline_max_input_mb = inline_max_input_mb or slurm_config.inline_max_input_mb
+        self.python = python or snakemake_python()
 
     def placement_for(self, inputs: PipelineInputs) -> StepPlacement:
         """Where this launch's steps run: ``auto`` resolved by the inputs' total size."""
@@ -123,7 +141,7 @@ class SnakemakeLauncher(Launcher):
     ) -> list[str]:
         """The Snakemake command line the head job runs."""
         common = [
-            sys.executable,
+            self.python,
             str(ENTRY_SCRIPT),
             "--snakefile",
             str(pipeline.entry_point()),
