@@ -47,6 +47,8 @@ def snakemake_python() -> str:
     if configured is not None:
         return str(configured)
     return str(ENGINE_PYTHON) if ENGINE_PYTHON.is_file() else sys.executable
+
+
 #: Head-job ends that Slurm imposed on Snakemake rather than Snakemake reporting a failed step.
 STOPPED_FROM_OUTSIDE = frozenset(
     {
