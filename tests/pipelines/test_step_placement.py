@@ -99,6 +99,7 @@ def test_head_job_placement_sizes_the_head_job_for_the_largest_step(tmp_path: Pa
     assert str(ENTRY_SCRIPT) in head.script
     assert "--executor" not in head.script and f"--cores {cpus}" in head.script
     assert "--nolock" in head.script and "--unlock" not in head.script
+    assert f"exec {launcher.python} {ENTRY_SCRIPT}" in head.script  # Snakemake's own environment, if set up
 
 
 def test_own_jobs_placement_keeps_a_small_head_job_and_the_slurm_executor(tmp_path: Path, pipeline) -> None:
@@ -110,6 +111,7 @@ def test_own_jobs_placement_keeps_a_small_head_job_and_the_slurm_executor(tmp_pa
     )
     assert (head.cpus, head.memory_mb, head.step_placement) == (None, None, "own-jobs")
     assert "--executor slurm" in head.script and "--nolock" in head.script
+    assert f"exec {sys.executable} {ENTRY_SCRIPT}" in head.script  # the platform's Python, with the Slurm plugin
 
 
 def test_steps_inside_the_head_job_are_recorded_with_its_job_id(tmp_path: Path) -> None:

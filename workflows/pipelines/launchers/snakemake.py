@@ -37,11 +37,12 @@ ENGINE_PYTHON = PROJECT_ROOT / ".venv-snakemake" / "bin" / "python"
 
 
 def snakemake_python() -> str:
-    """The Python that runs Snakemake in head jobs: ``EMG_PIPELINES__SNAKEMAKE_PYTHON``, else the engine's
-    own environment when it is set up, else this process' (which has Snakemake too).
+    """The Python that runs Snakemake in head jobs that run their steps: ``EMG_PIPELINES__SNAKEMAKE_PYTHON``,
+    else Snakemake's own environment when it is set up, else this process' (which has Snakemake too).
 
-    Snakemake's plugin discovery scans every installed package at start; in its own small environment
-    it starts ~0.4 s sooner, on every launch.
+    In the platform's environment Snakemake's start imports the Slurm executor plugin (and pandas with
+    it) and scans hundreds of packages for plugins; alone it starts ~0.8 s sooner, on every launch.
+    Head jobs that submit their steps need that plugin, so they run this process' Python.
     """
     configured = current_config().pipelines.snakemake_python
     if configured is not None:
@@ -87,7 +88,8 @@ class SnakemakeLauncher(Launcher):
     :param status_interval_seconds: how often Snakemake asks Slurm about its steps
     :param step_placement: where the steps run (default: ``EMG_SLURM__STEP_PLACEMENT``)
     :param inline_max_input_mb: with ``auto``, the largest input total run inside the head job
-    :param python: the Python that runs Snakemake (default: :func:`snakemake_python`)
+    :param python: the Python that runs Snakemake when the steps run inside the head job (default:
+        :func:`snakemake_python`); with steps in their own jobs, this process' Python (it has the Slurm plugin)
     """
 
     engine = Engine.SNAKEMAKE
@@ -143,7 +145,7 @@ class SnakemakeLauncher(Launcher):
     ) -> list[str]:
         """The Snakemake command line the head job runs."""
         common = [
-            self.python,
+            self.python if placement == StepPlacement.HEAD_JOB else sys.executable,
             str(ENTRY_SCRIPT),
             "--snakefile",
             str(pipeline.entry_point()),
