@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -240,9 +239,7 @@ def fastp_report_link(analysis: Analysis) -> ReportLinkOut | None:
     if object_id is None:
         return None
     if analysis.is_private:  # the blob is private too: its owner asks DRS for a signed URL
-        root = str(settings.EMG_CONFIG.service_urls.app_root).rstrip("/")
-        access_id = drs_selectors.HTTPS_ACCESS_ID
-        url = root + reverse("drs:access_url", kwargs={"object_id": object_id, "access_id": access_id})
+        url = drs_selectors.access_endpoint_url(object_id)
     else:
         url = drs_selectors.file_url(object_id)
     return ReportLinkOut(drs_object_id=object_id, drs_uri=drs_selectors.self_uri(object_id), url=url)

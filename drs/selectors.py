@@ -25,11 +25,20 @@ def self_uri(object_id: str) -> str:
     return f"drs://{settings.EMG_CONFIG.service_urls.drs_hostname}/{object_id}"
 
 
+def _absolute(path: str) -> str:
+    """``path`` on the platform's configured root (``EMG_SERVICE_URLS__APP_ROOT``)."""
+    return str(settings.EMG_CONFIG.service_urls.app_root).rstrip("/") + path
+
+
 def file_url(object_id: str, signed: SignedParams | None = None) -> str:
     """The absolute URL of the platform's file view for a blob, signed if ``signed`` is given."""
-    root = str(settings.EMG_CONFIG.service_urls.app_root).rstrip("/")
-    url = root + reverse("drs-file", kwargs={"object_id": object_id})
+    url = _absolute(reverse("drs-file", kwargs={"object_id": object_id}))
     return f"{url}?{signed.query()}" if signed else url
+
+
+def access_endpoint_url(object_id: str) -> str:
+    """The absolute URL of a private blob's DRS access endpoint, where its owner gets a signed URL."""
+    return _absolute(reverse("drs:access_url", kwargs={"object_id": object_id, "access_id": HTTPS_ACCESS_ID}))
 
 
 def get_object(object_id: str) -> DrsObject | None:

@@ -341,11 +341,10 @@ class NextflowLauncher(Launcher):
         jobs = self.slurm.states([handle.head_job_id, *(t.slurm_job_id for t in flying if t.slurm_job_id)])
         head = jobs.get(handle.head_job_id)
         state = PipelineState.from_job_state(head.state if head is not None else None)
-        steps = {task.name: self._step(task) for task in latest_per_task(trace)}
+        ended = latest_per_task(trace)
+        steps = {task.name: self._step(task) for task in ended}
         steps |= {task.name: self._flying_step(task, jobs.get(task.slurm_job_id or "")) for task in flying}
-        failed = [
-            task for task in latest_per_task(trace) if task.status in _ENDED and steps[task.name].state == task.status
-        ]
+        failed = [task for task in ended if task.status in _ENDED and steps[task.name].state == task.status]
         progress = PipelineProgress(
             state=state,
             steps_done=sum(1 for step in steps.values() if TaskStatus(step.state).is_done),

@@ -272,9 +272,12 @@ def parse_pfam(domtblout: Path, models: Path) -> PfamAnnotations:
     """
     searched = read_hmm_models(models)
     hits = parse_domtblout(domtblout)
+    by_model: dict[str, list[ProteinDomainHit]] = {}
+    for hit in hits:  # one pass: a full Pfam search has thousands of models and millions of hits
+        by_model.setdefault(hit.accession, []).append(hit)
     counts = []
     for model in searched:
-        own = [hit for hit in hits if hit.accession == model.key]
+        own = by_model.get(model.key)
         if own:
             counts.append(
                 PfamDomainCount(
