@@ -167,6 +167,16 @@ class SlurmConfig(BaseModel):
         default=2048,
         description="With step_placement=auto: inputs up to this size (MB) run inside the head job",
     )
+    max_head_jobs_per_study: PositiveInt = Field(
+        default=1000,
+        description="A study's share of the cluster: head jobs one analyse-study run keeps submitted at once "
+        "(Slurm queues what it cannot start); the study's other analyses wait in the work ledger",
+    )
+    fanout_threads: PositiveInt = Field(
+        default=8,
+        description="Threads of one analyse-study run that fetch reads and submit head jobs (and publish "
+        "results); following all its pipelines takes one thread and one Slurm query per poll",
+    )
 
 
 class PrefectConfig(BaseModel):

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import connections, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from analyses import recording
@@ -152,6 +153,10 @@ class Lease:
     def lost(self) -> bool:
         return self._lost.is_set()
 
+    def mark_lost(self) -> None:
+        """Another holder has the item (a :class:`LeaseKeeper` found out): the runner stops, writing nothing."""
+        self._lost.set()
+
     def start_heartbeat(self) -> None:
         self._thread.start()
 
@@ -207,6 +212,133 @@ class Lease:
         except (LeaseConflict, IllegalTransition) as error:
             self._lost.set()
             raise ClaimLost(f"work item {self.item.pk} is no longer {self.holder}'s: {error}") from error
+
+
+class LeaseKeeper:
+    """Renews every lease of one holder with one statement per beat, from one thread.
+
+    A study fan-out holds up to a thousand leases at once; a heartbeat thread (and a database
+    connection) per lease would be a thousand of each, and a thousand UPDATEs per beat. The keeper
+    renews them all with one ``ledger.heartbeat`` call, and marks lost (:meth:`Lease.mark_lost`)
+    those the database no longer has for this holder. Leases join when claimed and leave when
+    finished. Use as a context manager: the thread stops, and its connection closes, on exit.
+    """
+
+    def __init__(self, holder: str, *, lease_seconds: int) -> None:
+        self.holder = holder
+        self.lease_seconds = lease_seconds
+        self.beats = 0
+        self._leases: dict[int, Lease] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"leases-{holder}", daemon=True)
+
+    @property
+    def interval_seconds(self) -> float:
+        return max(self.lease_seconds / 4, 0.5)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+
+    def add(self, lease: Lease) -> None:
+        with self._lock:
+            self._leases[lease.item.pk] = lease
+
+    def remove(self, lease: Lease) -> None:
+        with self._lock:
+            self._leases.pop(lease.item.pk, None)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._leases)
+
+    def beat(self) -> None:
+        """Renew all the leases held now (one UPDATE); mark lost those no longer this holder's."""
+        with self._lock:
+            leases = dict(self._leases)
+        if not leases:
+            return
+        try:
+            result = ledger.heartbeat(item_ids=list(leases), holder=self.holder, lease_seconds=self.lease_seconds)
+        except DISCONNECT_ERRORS as error:  # the leases hold a while longer; try again next beat
+            logger.warning("%d leases of %s: database unreachable, not renewed (%s)", len(leases), self.holder, error)
+            drop_broken_connection()
+            return
+        self.beats += 1
+        for item_id in result.lost:
+            lease = leases[item_id]
+            if not lease.lost:
+                logger.warning("lease %s of %s lost: another holder has the item", item_id, self.holder)
+            lease.mark_lost()
+            self.remove(lease)
+        for item_id in result.renewed:
+            leases[item_id].renewals += 1
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval_seconds):
+                self.beat()
+        finally:
+            connections.close_all()  # this thread's own connection
+
+
+def claim_many(*, item_ids: Sequence[int], holder: str) -> list[Lease]:
+    """Claim those of ``item_ids`` that are free, in one statement per attempt; their Leases, unstarted.
+
+    Atomic and exactly once as :func:`claimed` (``SELECT ... FOR UPDATE SKIP LOCKED``): a concurrent
+    claimer gets none of them. An item whose lapsed lease another claimer is reaping at that moment
+    is asked for again shortly, like :func:`claimed` does. The items are all of one pipeline. The
+    caller moves each to RUNNING (:func:`begin`) and keeps the leases (a :class:`LeaseKeeper`).
+    """
+    ids = list(dict.fromkeys(int(item_id) for item_id in item_ids))
+    if not ids:
+        return []
+    pipeline = WorkItem.objects.select_related("pipeline").get(pk=ids[0]).pipeline
+    lease_seconds = lease_seconds_for(get_pipeline(pipeline.name, pipeline.version))
+    items: list[WorkItem] = []
+    wanted = ids
+    for attempt in range(CLAIM_RETRIES + 1):
+        for start in range(0, len(wanted), ledger.MAX_CLAIM_BATCH):
+            among = wanted[start : start + ledger.MAX_CLAIM_BATCH]
+            items += ledger.claim(
+                pipeline=pipeline, holder=holder, limit=len(among), among=among, lease_seconds=lease_seconds
+            )
+        got = {item.pk for item in items}
+        wanted = _lapsed_or_pending([item_id for item_id in wanted if item_id not in got])
+        if not wanted or attempt == CLAIM_RETRIES:
+            break
+        time.sleep(0.2)  # another claimer's reaper holds those rows; it commits in a moment
+    order = {item_id: index for index, item_id in enumerate(ids)}
+    return [Lease(item, holder, lease_seconds=lease_seconds) for item in sorted(items, key=lambda i: order[i.pk])]
+
+
+def _lapsed_or_pending(item_ids: list[int]) -> list[int]:
+    """Those of ``item_ids`` a claim should get shortly (one query): pending, or leased with the lease lapsed."""
+    if not item_ids:
+        return []
+    now = timezone.now()
+    return list(
+        WorkItem.objects.filter(pk__in=item_ids)
+        .filter(Q(state=WorkState.PENDING) | Q(state__in=LEASED_STATES, lease_expires_at__lt=now))
+        .values_list("pk", flat=True)
+    )
+
+
+def begin(lease: Lease) -> None:
+    """Move a claimed item to RUNNING, as :func:`claimed` does before the work starts."""
+    ledger.transition(item=lease.item, to_state=WorkState.RUNNING, actor=lease.holder, holder=lease.holder)
+
+
+def fail_unless_completed(lease: Lease, error: BaseException) -> None:
+    """The runner itself broke on this item: fail it and its analysis, unless completed or no longer ours."""
+    if not lease.lost:
+        _fail_unless_completed(lease, f"{type(error).__name__}: {error}")
 
 
 def lease_seconds_for(pipeline: PipelineDefinition) -> int:
@@ -274,7 +406,15 @@ def _fail_unless_completed(lease: Lease, message: str) -> None:
 
 def why_skipped(item_id: int) -> str:
     """Why a flow run did not run this item: it is done, failed, or someone else holds it."""
-    item = WorkItem.objects.get(pk=item_id)
+    return _why_skipped(WorkItem.objects.get(pk=item_id))
+
+
+def why_skipped_many(item_ids: Sequence[int]) -> dict[int, str]:
+    """:func:`why_skipped` of many items, in one query."""
+    return {item.pk: _why_skipped(item) for item in WorkItem.objects.filter(pk__in=list(item_ids))}
+
+
+def _why_skipped(item: WorkItem) -> str:
     if item.state in (WorkState.CLAIMED, WorkState.RUNNING):
         return f"{item.state} by {item.lease_holder}"
     if item.state == WorkState.FAILED:

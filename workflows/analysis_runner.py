@@ -27,7 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from django.db import transaction
 
@@ -49,6 +50,7 @@ from workflows.pipelines.workarea import WorkArea
 from workflows.slurm import SlurmError, SlurmUnavailableError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SELECT_STEP = "select_reads"
 FETCH_STEP = "fetch_reads"
@@ -141,6 +143,53 @@ def fetch_reads(
     return RunInputs(fastq=[file.path for file in downloaded]), checksums
 
 
+@dataclass
+class Watch:
+    """What following one launch has learnt across readings: how many in a row did not know the head job.
+
+    Shared by :func:`follow` (one analysis, its own polls) and the study fan-out (``workflows.fanout``,
+    one batched poll for all), so both judge a reading the same way.
+    """
+
+    handle: LaunchHandle
+    timeout_seconds: float
+    unknown_readings: int = 0
+
+    def judge(self, *, analysis: Analysis, launcher: Launcher, progress: PipelineProgress) -> PipelineProgress | None:
+        """Record the reading's Slurm jobs on the analysis; return the final progress, or None to keep following.
+
+        A head job unknown to Slurm and its accounting for :data:`VANISHED_AFTER_POLLS` readings in a
+        row ends FAILED as ``VANISHED``. A pipeline that ends in anything but success has its
+        remaining step jobs cancelled.
+
+        :raises TimeoutError: not final within ``timeout_seconds`` of the launch (the jobs are cancelled)
+        """
+        handle = self.handle
+        record_jobs_if_reachable(analysis, progress)
+        # One reading of an id Slurm does not know is not a failure (UNKNOWN keeps it RUNNING); many are.
+        self.unknown_readings = self.unknown_readings + 1 if progress.head_job_state is None else 0
+        if self.unknown_readings >= VANISHED_AFTER_POLLS:
+            return progress.model_copy(
+                update={
+                    "state": PipelineState.FAILED,
+                    "head_job_state": "VANISHED",
+                    "failed_step": "head job",
+                    "error_message": f"head job {handle.head_job_id} vanished: Slurm and its accounting have not "
+                    f"known it for {self.unknown_readings} readings",
+                }
+            )
+        if progress.state.is_final:
+            if progress.state != PipelineState.COMPLETED:
+                launcher.cancel(handle)  # the engine may have left steps behind (a head job killed at its limit)
+            return progress
+        if (datetime.now(UTC) - handle.launched_at).total_seconds() > self.timeout_seconds:
+            launcher.cancel(handle)
+            raise TimeoutError(
+                f"{analysis.accession}: pipeline still {progress.state} after {self.timeout_seconds:.0f}s"
+            )
+        return None
+
+
 def follow(
     *,
     analysis: Analysis,
@@ -154,38 +203,19 @@ def follow(
     """Poll the pipeline until it ends, recording its Slurm jobs on the analysis whenever they change.
 
     The timeout counts from the head job's launch, so an adopted pipeline keeps its original deadline.
-    A pipeline that ends in anything but success has its remaining step jobs cancelled.
+    A pipeline that ends in anything but success has its remaining step jobs cancelled (:meth:`Watch.judge`).
 
     :param still_ours: asked on every poll; when it says no, stop at once (:class:`ClaimLost`)
     :raises TimeoutError: not final within ``timeout_seconds`` of the launch (the jobs are cancelled)
     """
-    deadline = time.monotonic() + timeout_seconds - (datetime.now(UTC) - handle.launched_at).total_seconds()
+    watch = Watch(handle=handle, timeout_seconds=timeout_seconds)
     interval = poll_seconds
-    unknown_readings = 0
     while True:
         if still_ours is not None and not still_ours():
             raise ClaimLost(f"{analysis.accession}: claim lost while following head job {handle.head_job_id}")
-        progress = launcher.poll(handle)
-        record_jobs_if_reachable(analysis, progress)
-        # One reading of an id Slurm does not know is not a failure (UNKNOWN keeps it RUNNING); many are.
-        unknown_readings = unknown_readings + 1 if progress.head_job_state is None else 0
-        if unknown_readings >= VANISHED_AFTER_POLLS:
-            return progress.model_copy(
-                update={
-                    "state": PipelineState.FAILED,
-                    "head_job_state": "VANISHED",
-                    "failed_step": "head job",
-                    "error_message": f"head job {handle.head_job_id} vanished: Slurm and its accounting have not "
-                    f"known it for {unknown_readings} readings",
-                }
-            )
-        if progress.state.is_final:
-            if progress.state != PipelineState.COMPLETED:
-                launcher.cancel(handle)  # the engine may have left steps behind (a head job killed at its limit)
-            return progress
-        if time.monotonic() > deadline:
-            launcher.cancel(handle)
-            raise TimeoutError(f"{analysis.accession}: pipeline still {progress.state} after {timeout_seconds:.0f}s")
+        final = watch.judge(analysis=analysis, launcher=launcher, progress=launcher.poll(handle))
+        if final is not None:
+            return final
         time.sleep(interval)
         interval = min(interval * 1.5, max_poll_seconds)
 
@@ -318,6 +348,190 @@ def _note(
     claim.note(message, data)
 
 
+class AnalysisRun:
+    """One analysis carried in phases, so that many can share the waiting: :meth:`start` (select the
+    reads, adopt what a previous holder left, else fetch and launch), then readings of its pipeline
+    (:attr:`watch`) until final, then :meth:`conclude` (relaunch after a lost head job, or record the
+    failure, or publish the results; outcome and claim end in one transaction).
+
+    :func:`run_analysis` runs the phases for one analysis and polls it alone; ``workflows.fanout``
+    runs them for a whole study with one batched Slurm query per poll. Each phase handles its own
+    failures: an error ends the analysis as FAILED with the step and message (:attr:`outcome`), or
+    HANDED_OVER when the claim was lost, and never escapes.
+    """
+
+    def __init__(
+        self,
+        *,
+        analysis: Analysis,
+        pipeline: PipelineDefinition,
+        launcher: Launcher,
+        datamover: Datamover,
+        params: dict | None = None,
+        timeout_seconds: float = 6 * 3600,
+        flow_run_id: str | None = None,
+        claim: WorkClaim | None = None,
+    ) -> None:
+        self.analysis = analysis
+        self.pipeline = pipeline
+        self.launcher = launcher
+        self.datamover = datamover
+        self.params = params
+        self.timeout_seconds = timeout_seconds
+        self.flow_run_id = flow_run_id
+        self.claim = claim
+        self.work_area = WorkArea.for_analysis(analysis.accession)
+        self.step = SELECT_STEP
+        self.selection: ReadFileSelection | None = None
+        self.watch: Watch | None = None
+        self.relaunches_after_loss = 0
+        #: set once the analysis has ended (completed, failed or handed over)
+        self.outcome: AnalysisOutcome | None = None
+
+    @property
+    def handle(self) -> LaunchHandle | None:
+        return self.watch.handle if self.watch is not None else None
+
+    def start(self) -> AnalysisOutcome | None:
+        """Select the reads, then adopt the previous holder's launch or fetch the reads and launch.
+
+        :return: None when there is a pipeline to follow (:attr:`watch`), else the outcome (a failure)
+        """
+        self.guarded(self._start)
+        return self.outcome
+
+    def _start(self) -> None:
+        self.step = SELECT_STEP
+        self.selection = select_reads(self.analysis)
+        self.step = LAUNCH_STEP
+        previous = self.launcher.reattach(self.pipeline, self.work_area)
+        if previous is not None and previous.adopted:
+            self.watch = Watch(handle=previous.handle, timeout_seconds=self.timeout_seconds)
+            _note(
+                self.claim,
+                f"adopted head job {previous.handle.head_job_id} ({previous.verdict}): {previous.reason}",
+                previous,
+            )
+            self.step = PIPELINE_STEP
+            return
+        if previous is not None:
+            _note(self.claim, f"relaunching, resuming: {previous.reason}", previous)
+        self._launch()
+
+    def _launch(self) -> None:
+        assert self.selection is not None
+        self.step = FETCH_STEP
+        inputs, checksums = fetch_reads(
+            analysis=self.analysis, work_area=self.work_area, datamover=self.datamover, selection=self.selection
+        )
+        self.step = LAUNCH_STEP
+        handle = launch_fresh(
+            analysis=self.analysis,
+            pipeline=self.pipeline,
+            launcher=self.launcher,
+            work_area=self.work_area,
+            inputs=inputs,
+            checksums=checksums,
+            reads=reads_used(self.selection),
+            params=self.params,
+            flow_run_id=self.flow_run_id,
+        )
+        _note(self.claim, f"launched head job {handle.head_job_id} (attempt {handle.attempt})", None, handle)
+        self.watch = Watch(handle=handle, timeout_seconds=self.timeout_seconds)
+        self.step = PIPELINE_STEP
+
+    def still_ours(self) -> bool:
+        return self.claim is None or not self.claim.lost
+
+    def judge(self, progress: PipelineProgress) -> PipelineProgress | None:
+        """One reading of the pipeline (from a batched poll): the final progress, or None to keep following.
+
+        A lost claim ends the analysis as HANDED_OVER (its jobs left running for the new holder); a
+        timeout ends it FAILED: then :attr:`outcome` is set and None returned.
+        """
+        assert self.watch is not None
+
+        def judge() -> PipelineProgress | None:
+            if not self.still_ours():
+                raise ClaimLost(
+                    f"{self.analysis.accession}: claim lost while following head job {self.watch.handle.head_job_id}"
+                )
+            return self.watch.judge(analysis=self.analysis, launcher=self.launcher, progress=progress)
+
+        return self.guarded(judge)
+
+    def conclude(self, progress: PipelineProgress) -> AnalysisOutcome | None:
+        """The pipeline ended: relaunch after a lost head job (None: follow again), else record the outcome."""
+        self.guarded(lambda: self._conclude(progress))
+        return self.outcome
+
+    def _conclude(self, progress: PipelineProgress) -> AnalysisOutcome | None:
+        assert self.watch is not None and self.selection is not None
+        handle = self.watch.handle
+        if progress.head_job_state in HEAD_JOB_LOSSES and self.relaunches_after_loss < MAX_RELAUNCHES_AFTER_LOSS:
+            self.relaunches_after_loss += 1
+            _note(
+                self.claim,
+                f"head job {handle.head_job_id} lost ({progress.head_job_state}); relaunching, resuming",
+                None,
+                handle,
+            )
+            self._launch()
+            return None
+        if progress.state != PipelineState.COMPLETED:
+            self.outcome = _failed(
+                self.analysis, progress.failed_step or PIPELINE_STEP, pipeline_failure_message(progress), self.claim
+            )
+            return self.outcome
+        self.step = PUBLISH_STEP
+        analysis, claim = self.analysis, self.claim
+        outputs = self.pipeline.parse_outputs(self.work_area, analysis_accession=analysis.accession)
+        outcome = AnalysisOutcome(
+            accession=analysis.accession, run_accession=analysis.run.ena_run.accession, outcome=Outcome.COMPLETED
+        )
+        provenance = outputs.provenance.model_copy(
+            update={
+                "prefect_flow_run_id": self.flow_run_id,
+                "slurm_jobs": progress.slurm_job_records(),
+                "reads": reads_used(self.selection),
+            }
+        )
+
+        @transaction.atomic
+        def publish() -> None:
+            publish_analysis(
+                analysis=analysis,
+                source_dir=self.work_area.results_dir,
+                quality_control=outputs.quality_control,
+                results=outputs.results,
+                annotations=outputs.annotations,
+                downloads=outputs.downloads,
+                provenance=provenance,
+            )
+            if claim is not None:
+                claim.finish(outcome)
+
+        outlasting_disconnects(publish, what=f"publishing {analysis.accession}")
+        self.outcome = outcome
+        self.work_area.finish()
+        return outcome
+
+    def guarded(self, action: Callable[[], T]) -> T | None:
+        """Run one phase; any error ends the analysis (FAILED at the current step, or HANDED_OVER)."""
+        try:
+            return action()
+        except ClaimLost as lost:
+            self.outcome = _handed_over(self.analysis, lost)
+        except Exception as error:  # this analysis' failure, not the study's
+            if self.claim is not None and self.claim.lost:
+                self.outcome = _handed_over(self.analysis, error)
+            else:
+                if not isinstance(error, EXPLAINED_ERRORS):
+                    logger.exception("%s: unexpected error at %s", self.analysis.accession, self.step)
+                self.outcome = _failed(self.analysis, self.step, describe(error), self.claim)
+        return None
+
+
 def run_analysis(
     *,
     analysis: Analysis,
@@ -331,6 +545,9 @@ def run_analysis(
 ) -> AnalysisOutcome:
     """Run ``pipeline`` for one analysis and record everything on it; see the module docstring.
 
+    The phases of :class:`AnalysisRun`, following this one pipeline with its own polls (a study's
+    many analyses are followed together by ``workflows.fanout``).
+
     :param analysis: an analysis of a run (its ``run.ena_run`` lists the FASTQ files)
     :param pipeline: the pipeline definition (name and version must match the analysis)
     :param launcher: the launcher of the pipeline's engine (``workflows.pipelines.launcher_for``)
@@ -341,94 +558,29 @@ def run_analysis(
     :return: COMPLETED, FAILED with the step and the message (already recorded on the analysis), or
         HANDED_OVER when the claim was lost (nothing recorded: the new holder carries on)
     """
-    work_area = WorkArea.for_analysis(analysis.accession)
-    step = SELECT_STEP
-    try:
-        selection = select_reads(analysis)
-        step = LAUNCH_STEP
-        handle: LaunchHandle | None = None
-        previous = launcher.reattach(pipeline, work_area)
-        if previous is not None and previous.adopted:
-            handle = previous.handle
-            _note(claim, f"adopted head job {handle.head_job_id} ({previous.verdict}): {previous.reason}", previous)
-        elif previous is not None:
-            _note(claim, f"relaunching, resuming: {previous.reason}", previous)
-        relaunches_after_loss = 0
-        while True:
-            if handle is None:
-                step = FETCH_STEP
-                inputs, checksums = fetch_reads(
-                    analysis=analysis, work_area=work_area, datamover=datamover, selection=selection
-                )
-                step = LAUNCH_STEP
-                handle = launch_fresh(
-                    analysis=analysis,
-                    pipeline=pipeline,
-                    launcher=launcher,
-                    work_area=work_area,
-                    inputs=inputs,
-                    checksums=checksums,
-                    reads=reads_used(selection),
-                    params=params,
-                    flow_run_id=flow_run_id,
-                )
-                _note(claim, f"launched head job {handle.head_job_id} (attempt {handle.attempt})", None, handle)
-            step = PIPELINE_STEP
-            progress = follow(
+    run = AnalysisRun(
+        analysis=analysis,
+        pipeline=pipeline,
+        launcher=launcher,
+        datamover=datamover,
+        params=params,
+        timeout_seconds=timeout_seconds,
+        flow_run_id=flow_run_id,
+        claim=claim,
+    )
+    run.start()
+    while run.outcome is None:
+        assert run.handle is not None
+        progress = run.guarded(
+            partial(
+                follow,
                 analysis=analysis,
                 launcher=launcher,
-                handle=handle,
+                handle=run.handle,
                 timeout_seconds=timeout_seconds,
-                still_ours=(lambda: not claim.lost) if claim is not None else None,
+                still_ours=run.still_ours,
             )
-            if progress.head_job_state in HEAD_JOB_LOSSES and relaunches_after_loss < MAX_RELAUNCHES_AFTER_LOSS:
-                relaunches_after_loss += 1
-                _note(
-                    claim,
-                    f"head job {handle.head_job_id} lost ({progress.head_job_state}); relaunching, resuming",
-                    None,
-                    handle,
-                )
-                handle = None
-                continue
-            break
-        if progress.state != PipelineState.COMPLETED:
-            return _failed(analysis, progress.failed_step or PIPELINE_STEP, pipeline_failure_message(progress), claim)
-        step = PUBLISH_STEP
-        outputs = pipeline.parse_outputs(work_area, analysis_accession=analysis.accession)
-        outcome = AnalysisOutcome(
-            accession=analysis.accession, run_accession=analysis.run.ena_run.accession, outcome=Outcome.COMPLETED
         )
-        provenance = outputs.provenance.model_copy(
-            update={
-                "prefect_flow_run_id": flow_run_id,
-                "slurm_jobs": progress.slurm_job_records(),
-                "reads": reads_used(selection),
-            }
-        )
-
-        @transaction.atomic
-        def publish() -> None:
-            publish_analysis(
-                analysis=analysis,
-                source_dir=work_area.results_dir,
-                quality_control=outputs.quality_control,
-                results=outputs.results,
-                annotations=outputs.annotations,
-                downloads=outputs.downloads,
-                provenance=provenance,
-            )
-            if claim is not None:
-                claim.finish(outcome)
-
-        outlasting_disconnects(publish, what=f"publishing {analysis.accession}")
-    except ClaimLost as lost:
-        return _handed_over(analysis, lost)
-    except Exception as error:  # this analysis' failure, not the study's
-        if claim is not None and claim.lost:
-            return _handed_over(analysis, error)
-        if not isinstance(error, EXPLAINED_ERRORS):
-            logger.exception("%s: unexpected error at %s", analysis.accession, step)
-        return _failed(analysis, step, describe(error), claim)
-    work_area.finish()
-    return outcome
+        if progress is not None:
+            run.conclude(progress)
+    return run.outcome

@@ -10,16 +10,16 @@ from __future__ import annotations
 from django.db import connections
 from prefect import flow, get_run_logger, task
 from prefect.runtime import flow_run
-from prefect.task_runners import ThreadPoolTaskRunner
 from pydantic import BaseModel
 
 from workflows.django_activation import EMG_CONFIG
 
 from analyses.ena_sync import import_ena_study
-from analyses.models import Analysis, Study
+from analyses.models import Study
 from ena.datamover import Datamover
 from workflows import analysis_ledger
-from workflows.analysis_runner import AnalysisOutcome, Outcome, run_analysis
+from workflows.analysis_runner import AnalysisOutcome, Outcome
+from workflows.fanout import StudyFanOut
 from workflows.pipelines import get_pipeline, launcher_for
 
 
@@ -79,44 +79,61 @@ def register_analyses(
     )
 
 
-@task(task_run_name="analyse {accession}")
-def analyse(item_id: int, accession: str, pipeline_name: str, pipeline_version: str) -> AnalysisOutcome | None:
-    """Claim this analysis' ledger item and, if this flow run got it, run the pipeline; None if skipped.
+class AnalysedRuns(BaseModel):
+    """Each registered item's outcome (None: not run by this flow run), and the fan-out's numbers."""
 
-    Not retried by Prefect: the ledger is the retry. A crash leaves the item's lease to lapse; the
-    next claim adopts the pipeline still running (or finished) on Slurm instead of starting another.
+    outcomes: dict[int, AnalysisOutcome | None]
+    claimed: int
+    polls: int
+    all_launched_after_seconds: float | None = None
+
+
+@task(task_run_name="analyse {mgys}: {pipeline_name}@{pipeline_version}")
+def analyse_runs(
+    mgys: str, work: list[analysis_ledger.StudyWork], pipeline_name: str, pipeline_version: str
+) -> AnalysedRuns:
+    """Claim the study's runnable analyses and run them all at once (up to the study's cluster share).
+
+    One task for the whole study, not one per analysis: the analyses wait on Slurm together, followed
+    by one batched poll (``workflows.fanout``). Not retried by Prefect: the ledger is the retry. A crash
+    leaves the items' leases to lapse; the next claim adopts the pipelines still running (or finished)
+    on Slurm instead of starting others.
     """
-    holder = f"flow:{flow_run.get_id()}"
+    pipeline = get_pipeline(pipeline_name, pipeline_version)
+    flow_run_id = str(flow_run.get_id())
+    slurm = EMG_CONFIG.slurm
+    fanout = StudyFanOut(
+        pipeline=pipeline,
+        launcher=launcher_for(pipeline),
+        datamover=lambda: Datamover(EMG_CONFIG.ena, webin=EMG_CONFIG.webin),
+        holder=f"flow:{flow_run_id}",
+        max_in_flight=slurm.max_head_jobs_per_study,
+        threads=slurm.fanout_threads,
+        poll_seconds=slurm.poll_interval_seconds,
+        max_poll_seconds=slurm.max_poll_interval_seconds,
+        flow_run_id=flow_run_id,
+    )
     try:
-        with analysis_ledger.claimed(item_id=item_id, holder=holder) as lease:
-            if lease is None:
-                return None
-            analysis = Analysis.objects.select_related("study", "run__ena_run").get(accession=accession)
-            pipeline = get_pipeline(pipeline_name, pipeline_version)
-            with Datamover(EMG_CONFIG.ena, webin=EMG_CONFIG.webin) as datamover:
-                outcome = run_analysis(
-                    analysis=analysis,
-                    pipeline=pipeline,
-                    launcher=launcher_for(pipeline),
-                    datamover=datamover,
-                    flow_run_id=str(flow_run.get_id()),
-                    claim=lease,
-                )
-            return outcome
-    except Exception as error:  # already recorded as failed by analysis_ledger.claimed; the study goes on
-        get_run_logger().exception("%s failed unexpectedly", accession)
-        return AnalysisOutcome(
-            accession=accession, run_accession=None, outcome=Outcome.FAILED, message=f"{type(error).__name__}: {error}"
-        )
+        report = fanout.run(work)
     finally:
-        connections.close_all()  # this task's thread ends its use of the database here
+        connections.close_all()
+    get_run_logger().info(
+        "%s: %d of %d analyses claimed; all launched after %s s; %d batched polls",
+        mgys,
+        report.claimed,
+        len(work),
+        f"{report.all_launched_after:.1f}" if report.all_launched_after is not None else "-",
+        len(report.polls),
+    )
+    return AnalysedRuns(
+        outcomes=report.outcomes,
+        claimed=report.claimed,
+        polls=len(report.polls),
+        all_launched_after_seconds=report.all_launched_after,
+    )
 
 
-@flow(
-    name="analyse-study",
-    log_prints=True,
-    task_runner=ThreadPoolTaskRunner(max_workers=EMG_CONFIG.prefect.max_parallel_analyses),
-)
+@flow(name="analyse-study", log_prints=True)
 def analyse_study(
     study_accession: str,
     rerun_failed: bool = False,
@@ -141,9 +158,7 @@ def analyse_study(
     mgys = imported.mgys
     registered = register_analyses(mgys, pipeline_name, pipeline_version, sample_limit, rerun_failed)
 
-    futures = [
-        analyse.submit(work.item_id, work.accession, pipeline_name, pipeline_version) for work in registered.work
-    ]
+    analysed = analyse_runs(mgys, registered.work, pipeline_name, pipeline_version)
     summary = StudySummary(
         study=mgys,
         ena_study=study_accession,
@@ -151,10 +166,12 @@ def analyse_study(
         created=registered.created,
         not_imported=imported.not_imported,
     )
-    for work, future in zip(registered.work, futures, strict=True):
-        outcome = future.result()
+    not_run = [work.item_id for work in registered.work if analysed.outcomes.get(work.item_id) is None]
+    why = analysis_ledger.why_skipped_many(not_run) if not_run else {}
+    for work in registered.work:
+        outcome = analysed.outcomes.get(work.item_id)
         if outcome is None:
-            summary.skipped[work.accession] = analysis_ledger.why_skipped(work.item_id)
+            summary.skipped[work.accession] = why.get(work.item_id, "not run")
         elif outcome.outcome == Outcome.COMPLETED:
             summary.completed.append(work.accession)
         elif outcome.outcome == Outcome.HANDED_OVER:

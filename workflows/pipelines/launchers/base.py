@@ -6,7 +6,8 @@ record (Snakemake's log, Nextflow's trace) and Slurm's; ``wait`` polls until a f
 Launching again on the same work area resumes: only missing or failed steps run again.
 
 An engine's launcher implements :meth:`Launcher.head_job` (write its config, return the head job's
-script), :meth:`Launcher.poll` and :meth:`Launcher.cancel`; see ``workflows/pipelines/README.md``.
+script), the three parts of a poll (:meth:`Launcher.read_engine`, :meth:`Launcher.jobs_to_ask`,
+:meth:`Launcher.progress`) and :meth:`Launcher.cancel`; see ``workflows/pipelines/README.md``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from __future__ import annotations
 import shlex
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from core.checksums import file_checksums
 from core.config import current_config
@@ -164,9 +166,41 @@ class Launcher(ABC):
     ) -> HeadJob:
         """Write the engine's configuration into the work area and return the head job to submit."""
 
-    @abstractmethod
     def poll(self, handle: LaunchHandle) -> PipelineProgress:
         """The pipeline's progress now (cheap: reads files and asks Slurm once)."""
+        return self.poll_many([handle])[0]
+
+    def poll_many(self, handles: Sequence[LaunchHandle]) -> list[PipelineProgress]:
+        """The progress of many pipelines of this engine, with one Slurm round trip for all of them.
+
+        Following a study's thousand analyses one ``poll`` each would cost a thousand squeue and
+        sacct calls per cycle, and the controller answers them one at a time. Here each engine's own
+        record is read first (files, no Slurm), the job ids all of them need are asked in one
+        :meth:`SlurmClient.states` call (one squeue, one sacct), and each progress is built from
+        that one answer: the Slurm cost of a cycle does not grow with the number of analyses.
+
+        :return: one progress per handle, in the same order
+        """
+        readings = [self.read_engine(handle) for handle in handles]
+        wanted = dict.fromkeys(
+            job_id
+            for handle, reading in zip(handles, readings, strict=True)
+            for job_id in self.jobs_to_ask(handle, reading)
+        )
+        jobs = self.slurm.states(wanted) if wanted else {}
+        return [self.progress(handle, reading, jobs) for handle, reading in zip(handles, readings, strict=True)]
+
+    @abstractmethod
+    def read_engine(self, handle: LaunchHandle) -> Any:
+        """What the engine recorded of this launch so far (its log, its trace): files only, never Slurm."""
+
+    @abstractmethod
+    def jobs_to_ask(self, handle: LaunchHandle, reading: Any) -> list[str]:
+        """The Slurm job ids whose states :meth:`progress` needs: the head job first, then steps."""
+
+    @abstractmethod
+    def progress(self, handle: LaunchHandle, reading: Any, jobs: Mapping[str, SlurmJob]) -> PipelineProgress:
+        """The launch's progress from the engine's ``reading`` and Slurm's ``jobs`` (which may hold more ids)."""
 
     @abstractmethod
     def cancel(self, handle: LaunchHandle) -> None:

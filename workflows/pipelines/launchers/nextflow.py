@@ -24,6 +24,7 @@ import logging
 import re
 import shlex
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from analyses.schemas import SlurmJobRecord
@@ -329,16 +330,30 @@ class NextflowLauncher(Launcher):
         ended = {record.hash for record in trace}
         return [task for task in log.submitted if task.hash not in ended]
 
-    def poll(self, handle: LaunchHandle) -> PipelineProgress:
+    def read_engine(self, handle: LaunchHandle) -> tuple[list[TraceRecord], list[SubmittedTask]]:
+        """The launch's trace rows (ended tasks) and the tasks in flight per its log."""
+        work_area = WorkArea(root=handle.work_dir)
+        trace = self.read_trace(self.trace_file(work_area, handle.attempt), handle.attempt)
+        return trace, self.in_flight(self.read_log(handle), trace)
+
+    def jobs_to_ask(self, handle: LaunchHandle, reading: tuple[list[TraceRecord], list[SubmittedTask]]) -> list[str]:
+        """The head job and the jobs of the tasks in flight."""
+        _trace, flying = reading
+        return [handle.head_job_id, *(task.slurm_job_id for task in flying if task.slurm_job_id)]
+
+    def progress(
+        self,
+        handle: LaunchHandle,
+        reading: tuple[list[TraceRecord], list[SubmittedTask]],
+        jobs: Mapping[str, SlurmJob],
+    ) -> PipelineProgress:
         """Trace rows (ended tasks) plus tasks in flight from the log, and Slurm's word on the head and those.
 
         ``steps_total`` is None until the head job has ended: Nextflow learns the DAG as it goes, so
         no count of the tasks to come exists before; at the end it is the number of tasks run.
         """
         work_area = WorkArea(root=handle.work_dir)
-        trace = self.read_trace(self.trace_file(work_area, handle.attempt), handle.attempt)
-        flying = self.in_flight(self.read_log(handle), trace)
-        jobs = self.slurm.states([handle.head_job_id, *(t.slurm_job_id for t in flying if t.slurm_job_id)])
+        trace, flying = reading
         head = jobs.get(handle.head_job_id)
         state = PipelineState.from_job_state(head.state if head is not None else None)
         ended = latest_per_task(trace)

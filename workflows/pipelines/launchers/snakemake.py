@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from analyses.schemas import SlurmJobRecord
@@ -27,7 +28,7 @@ from workflows.pipelines.launchers.progress import PipelineProgress, PipelineSta
 from workflows.pipelines.launchers.records import LaunchHandle, read_launch_record
 from workflows.pipelines.launchers.snakemake_log import SnakemakeRun, read_snakemake_log
 from workflows.pipelines.workarea import WorkArea
-from workflows.slurm import JobState, SlurmClient
+from workflows.slurm import JobState, SlurmClient, SlurmJob
 
 CONFIG_FILE = "pipeline/config.json"
 #: Runs Snakemake's command line and exits as soon as it returns (see the module).
@@ -239,10 +240,22 @@ class SnakemakeLauncher(Launcher):
 
     # ---- poll -----------------------------------------------------------------------------------
 
-    def poll(self, handle: LaunchHandle) -> PipelineProgress:
+    def read_engine(self, handle: LaunchHandle) -> SnakemakeRun:
+        """Snakemake's log of this launch (the head job's output)."""
+        return read_snakemake_log(handle.head_log)
+
+    def jobs_to_ask(self, handle: LaunchHandle, reading: SnakemakeRun) -> list[str]:
+        """The head job, and the jobs of failed rules (their exit codes explain a failure)."""
+        failed = {job.rule for job in reading.jobs.values() if job.failed}
+        return [
+            handle.head_job_id,
+            *(job.slurm_job_id for job in reading.jobs.values() if job.rule in failed and job.slurm_job_id),
+        ]
+
+    def progress(self, handle: LaunchHandle, reading: SnakemakeRun, jobs: Mapping[str, SlurmJob]) -> PipelineProgress:
+        run = reading
         work_area = WorkArea(root=handle.work_dir)
-        run = read_snakemake_log(handle.head_log)
-        head = self.slurm.states([handle.head_job_id]).get(handle.head_job_id)
+        head = jobs.get(handle.head_job_id)
         head_state = PipelineState.from_job_state(head.state if head is not None else None)
         steps = self._steps(run, work_area, inside_job=self._inside_job(handle))
         progress = PipelineProgress(
@@ -259,7 +272,7 @@ class SnakemakeLauncher(Launcher):
             progress.state = PipelineState.FAILED
             progress.error_message = "Snakemake exited without completing all steps"
         if progress.state in (PipelineState.FAILED, PipelineState.CANCELLED):
-            self._explain_failure(progress, run, work_area, handle, head)
+            self._explain_failure(progress, run, work_area, handle, head, jobs)
         return progress
 
     @staticmethod
@@ -285,7 +298,13 @@ class SnakemakeLauncher(Launcher):
         return records
 
     def _explain_failure(
-        self, progress: PipelineProgress, run: SnakemakeRun, work_area: WorkArea, handle: LaunchHandle, head
+        self,
+        progress: PipelineProgress,
+        run: SnakemakeRun,
+        work_area: WorkArea,
+        handle: LaunchHandle,
+        head: SlurmJob | None,
+        jobs: Mapping[str, SlurmJob],
     ) -> None:
         if head is not None and head.state in STOPPED_FROM_OUTSIDE:
             # Slurm ended Snakemake itself (time limit, lost node, scancel): that is the reason,
@@ -305,7 +324,7 @@ class SnakemakeLauncher(Launcher):
             )
             failed = [s for s in progress.steps if s.step == rule and s.slurm_job_id]
             if failed:
-                job = self.slurm.states([failed[0].slurm_job_id]).get(failed[0].slurm_job_id)
+                job = jobs.get(failed[0].slurm_job_id)
                 if job is not None:
                     failed[0].exit_code = job.exit_code
                     failed[0].state = job.state.value.upper()
