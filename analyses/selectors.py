@@ -170,7 +170,7 @@ def study_get(*, user: Any, accession: str) -> Study:
     if kind == AccessionKind.MGNIFY_STUDY:
         study = studies.filter(accession=accession).first()
     else:
-        study = studies.by_accession(accession).order_by("id").first()
+        study = studies.oldest_by_accession(accession)
     if study is None:
         raise NotFound(f"No study {accession}")
     return study
@@ -220,13 +220,7 @@ def sample_get(*, user: Any, accession: str) -> Sample:
     :raises NotFound: when no sample the user may see has it
     """
     validate_accession(accession, SAMPLE_KINDS, expected="ENA sample (SAM*/ERS/SRS/DRS)")
-    sample = (
-        Sample.objects.visible_to(user)
-        .by_accession(accession)
-        .select_related("biome", "ena_sample")
-        .order_by("id")
-        .first()
-    )
+    sample = Sample.objects.visible_to(user).select_related("biome", "ena_sample").oldest_by_accession(accession)
     if sample is None:
         raise NotFound(f"No sample {accession}")
     sample.title = sample.ena_sample.title
@@ -284,11 +278,9 @@ def run_get(*, user: Any, accession: str) -> Run:
     validate_accession(accession, RUN_KINDS, expected="ENA run (ERR/SRR/DRR)")
     run = (
         Run.objects.visible_to(user)
-        .by_accession(accession)
         .filter(study_id__in=_visible_study_ids(user))
         .select_related("study", "sample", "ena_run")
-        .order_by("id")
-        .first()
+        .oldest_by_accession(accession)
     )
     if run is None:
         raise NotFound(f"No run {accession}")
@@ -352,10 +344,10 @@ def assembly_get(*, user: Any, id_or_accession: str) -> Assembly:
     else:
         kind = accession_kind(id_or_accession)
         if kind == AccessionKind.ANALYSIS:
-            assembly = assemblies.filter(Q(accession=id_or_accession) | Q(ena_accessions__contains=[id_or_accession]))
-            assembly = assembly.order_by("id").first()
+            known = assemblies.filter(Q(accession=id_or_accession) | Q(ena_accessions__contains=[id_or_accession]))
+            assembly = min(known, key=lambda row: row.pk, default=None)  # no ORDER BY: see oldest_by_accession
         elif kind == AccessionKind.ASSEMBLY:
-            assembly = assemblies.by_accession(id_or_accession).order_by("id").first()
+            assembly = assemblies.oldest_by_accession(id_or_accession)
         else:
             raise InvalidAccessionError(id_or_accession, "assembly (a numeric id, ERZ/SRZ/DRZ or GCA_)")
     if assembly is None:

@@ -42,6 +42,14 @@ class ENAAccessionQuerySet(PrivacyQuerySet):
         """Rows known by ``accession`` (primary or any secondary ENA accession); uses the GIN index."""
         return self.filter(ena_accessions__contains=[accession])
 
+    def oldest_by_accession(self, accession: str) -> models.Model | None:
+        """The oldest (lowest id) row known by ``accession``, or None.
+
+        The few matching rows are read through the GIN index and the oldest is picked here: ``ORDER BY id
+        LIMIT 1`` would let the planner walk the primary key instead, a million rows for a run.
+        """
+        return min(self.by_accession(accession), key=lambda row: row.pk, default=None)
+
 
 class ENAAccessionsMixin(models.Model):
     """All ENA accessions a row is known by (primary and secondary), searchable with a GIN index."""

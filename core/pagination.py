@@ -1,19 +1,34 @@
-"""Pagination for the API: by page number (``page``, ``page_size``, a 404 past the last page), or by
+"""Pagination for the API: by page number (``page``, ``page_size``) or by cursor (``cursor``), and by
 ``limit``/``offset`` with both bounded (the work ledger's lists).
 
-Every list endpoint makes exactly two queries for its rows whatever the page size: one ``COUNT(*)``
-and one ``LIMIT/OFFSET`` page (plus a constant number of ``prefetch_related`` queries, if any).
-The queryset handed to the paginator must already be ordered by something unique, so pages are stable.
+Lists at MGnify's size (half a million analyses, a million runs) must not count the world on every page:
+
+* **Counts** are exact up to :data:`EXACT_COUNT_LIMIT` items (a ``COUNT`` over at most that many rows) and
+  Postgres' planner estimate above it; the response says which (``count_exact``).
+* **Cursors** (keyset pagination): every page carries ``next_cursor``, the position after its last item;
+  passing it back as ``cursor`` reads the next page with ``WHERE id < …``, so a page costs the same however
+  deep it is. Page numbers stay for the pages people click (``OFFSET`` walks the rows before the page).
+
+Every list endpoint makes the same number of queries whatever the page size: one bounded count (plus one
+``EXPLAIN`` when the count passes the bound), one page, and a constant number of ``prefetch_related``
+queries. The queryset handed to the paginator must already be ordered by something unique, so pages are stable;
+cursors need the order to be by primary key (the default of every list; a search ordered by relevance pages by
+number only).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import math
 from typing import Any
 
+from django.db import connections
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Schema
+from ninja.errors import ValidationError
 from ninja.pagination import LimitOffsetPagination, PaginationBase
 
 from core.errors import NotFound
@@ -26,13 +41,80 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 #: An OFFSET past this is refused (a 422), not handed to Postgres, whose bigint it could overflow.
 MAX_OFFSET = 1_000_000_000
+#: Counts up to this are exact; above it, Postgres' estimate (counting 500,000 rows costs 250 ms a page).
+EXACT_COUNT_LIMIT = 10_000
+#: Cursors are short; anything longer was not issued by this API.
+MAX_CURSOR_LENGTH = 64
+#: The JSON key of a cursor's position: the last id of the page it follows.
+CURSOR_AFTER_KEY = "after"
+
+
+def bounded_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bool]:
+    """How many rows ``queryset`` has, exactly when there are at most ``limit``, else Postgres' estimate.
+
+    :param queryset: any queryset (its ordering and prefetches are ignored)
+    :param limit: count at most this many rows exactly; default :data:`EXACT_COUNT_LIMIT`
+    :return: the count, and whether it is exact (an estimate is never below ``limit + 1``)
+    """
+    limit = EXACT_COUNT_LIMIT if limit is None else limit
+    rows = queryset.order_by().values("pk")
+    counted = rows[: limit + 1].count()
+    if counted <= limit:
+        return counted, True
+    return max(planner_estimate(rows), limit + 1), False
+
+
+def planner_estimate(queryset: QuerySet) -> int:
+    """The number of rows Postgres' planner expects ``queryset`` to return (one ``EXPLAIN``, no rows read)."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def encode_cursor(after_id: int) -> str:
+    """The opaque cursor of the position after the row with id ``after_id`` (in the list's order)."""
+    return base64.urlsafe_b64encode(json.dumps({CURSOR_AFTER_KEY: after_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """The row id a cursor from :func:`encode_cursor` points after.
+
+    :raises ValidationError: (a 422 naming ``cursor``) when it is not one this API issued
+    """
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))[CURSOR_AFTER_KEY]
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeError):
+        after = None
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
+        raise invalid_parameter("cursor", "not a cursor this API issued: pass a next_cursor from a previous page")
+    return after
+
+
+def invalid_parameter(name: str, message: str) -> ValidationError:
+    """A 422 naming the query parameter ``name``, shaped like ninja's own validation errors."""
+    return ValidationError([{"type": "value_error", "loc": ["query", name], "msg": message}])
+
+
+def keyset_order(queryset: QuerySet) -> str | None:
+    """``"-id"`` or ``"id"`` when ``queryset`` is ordered by its primary key alone (cursors need that), else None."""
+    order = tuple(queryset.query.order_by)
+    if order in (("-id",), ("-pk",)):
+        return "-id"
+    if order in (("id",), ("pk",)):
+        return "id"
+    return None
 
 
 class PageNumberPagination(PaginationBase):
-    """``?page=2&page_size=50``; ``page_size`` is at most :data:`MAX_PAGE_SIZE` (larger is a 422).
+    """``?page=2&page_size=50``, or ``?cursor=…&page_size=50``; ``page_size`` at most :data:`MAX_PAGE_SIZE`.
 
     A page past the last one is a 404 with a message naming the last page, except page 1 of an empty
-    result, which is an empty 200.
+    result, which is an empty 200. A malformed cursor, or one with ``page``, is a 422 naming ``cursor``.
     """
 
     class Input(Schema):
@@ -40,34 +122,90 @@ class PageNumberPagination(PaginationBase):
         page_size: int = Field(
             DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}"
         )
+        cursor: str | None = Field(
+            None,
+            min_length=1,
+            max_length=MAX_CURSOR_LENGTH,
+            description="The ``next_cursor`` of a previous page: the page after it, as fast however deep "
+            "(use instead of ``page``)",
+        )
 
     class Output(Schema):
-        count: int = Field(description="Number of items on all pages")
-        page: int
+        count: int = Field(
+            description=f"Number of items on all pages: exact up to {EXACT_COUNT_LIMIT:,}, "
+            "Postgres' estimate above (then ``count_exact`` is false)"
+        )
+        count_exact: bool = Field(description="Whether ``count`` (and so ``num_pages``) is exact")
+        page: int | None = Field(description="This page's number; null when paging by cursor")
         page_size: int
-        num_pages: int
+        num_pages: int = Field(description="Pages of ``page_size`` items, from ``count``")
+        next_cursor: str | None = Field(
+            description="Pass as ``cursor`` for the next page; null on the last page (or a list ordered by relevance)"
+        )
         items: list[Any]
 
     def paginate_queryset(self, queryset: QuerySet, pagination: Input, request: HttpRequest, **params: Any) -> Any:
-        """Return the requested page of ``queryset`` with its count.
+        """Return the requested page of ``queryset`` with its (bounded) count and the cursor of the next page.
 
-        :param queryset: an ordered queryset
-        :param pagination: the validated ``page`` and ``page_size``
+        :param queryset: an ordered queryset; or a list, or anything sliceable with ``count()``, counted exactly
+        :param pagination: the validated ``page``, ``page_size`` and ``cursor``
         :param request: the current request (unused)
         :raises NotFound: when ``page`` is past the last page
+        :raises ValidationError: for a malformed cursor, a cursor with ``page``, or a cursor on a list
+            ordered by relevance
         """
-        count = self._items_count(queryset)
-        num_pages = max(1, math.ceil(count / pagination.page_size))
-        if pagination.page > num_pages:
-            raise NotFound(f"Page {pagination.page} is out of range: there are {num_pages} page(s) of {count} item(s)")
-        offset = (pagination.page - 1) * pagination.page_size
+        size = pagination.page_size
+        is_queryset = isinstance(queryset, QuerySet)  # else a list, or an array paged by Postgres (JsonArrayPage)
+        order = keyset_order(queryset) if is_queryset else None
+        if pagination.cursor is not None:
+            page_number = None
+            rows = self._after_cursor(queryset, pagination, order)
+        else:
+            page_number = pagination.page
+            offset = (page_number - 1) * size
+            rows = list(queryset[offset : offset + size + 1])
+        count, exact = bounded_count(queryset) if is_queryset else (self._items_count(queryset), True)
+        items, has_next = rows[:size], len(rows) > size
+        if page_number is not None:
+            count, exact = self._count_consistent_with_page(count, exact, page_number, size, len(items), has_next)
+            if not items and page_number > 1:
+                num_pages = max(1, math.ceil(count / size))
+                about = "" if exact else "about "
+                raise NotFound(
+                    f"Page {page_number} is out of range: "
+                    f"there are {about}{num_pages} page(s) of {about}{count} item(s)"
+                )
         return {
             "count": count,
-            "page": pagination.page,
-            "page_size": pagination.page_size,
-            "num_pages": num_pages,
-            "items": queryset[offset : offset + pagination.page_size],
+            "count_exact": exact,
+            "page": page_number,
+            "page_size": size,
+            "num_pages": max(1, math.ceil(count / size)),
+            "next_cursor": encode_cursor(items[-1].pk) if has_next and order is not None else None,
+            "items": items,
         }
+
+    @staticmethod
+    def _after_cursor(queryset: QuerySet, pagination: Input, order: str | None) -> list:
+        if pagination.page != 1:
+            raise invalid_parameter("cursor", "give either cursor or page, not both")
+        if order is None:
+            raise invalid_parameter("cursor", "this list is not ordered by id (a search, a table): page it by number")
+        after = decode_cursor(pagination.cursor)
+        position = {"pk__lt": after} if order == "-id" else {"pk__gt": after}
+        return list(queryset.filter(**position)[: pagination.page_size + 1])
+
+    @staticmethod
+    def _count_consistent_with_page(
+        count: int, exact: bool, page: int, size: int, on_page: int, has_next: bool
+    ) -> tuple[int, bool]:
+        """An estimated count never contradicts the page just read: a page with a next one is never the last
+        (clients walking to ``num_pages`` see everything), and the last page knows the exact count."""
+        if exact:
+            return count, True
+        if not has_next and on_page:
+            return (page - 1) * size + on_page, True
+        return max(count, (page - 1) * size + on_page + int(has_next)), False
 
 
 class BoundedLimitOffsetPagination(LimitOffsetPagination):

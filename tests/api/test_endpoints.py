@@ -286,7 +286,15 @@ def test_page_out_of_range_is_404_with_message(client, graph):
 
 
 def test_empty_first_page_is_200(client, db):
-    assert get(client, "/analyses").json() == {"count": 0, "page": 1, "page_size": 25, "num_pages": 1, "items": []}
+    assert get(client, "/analyses").json() == {
+        "count": 0,
+        "count_exact": True,
+        "page": 1,
+        "page_size": 25,
+        "num_pages": 1,
+        "next_cursor": None,
+        "items": [],
+    }
 
 
 def test_openapi_docs(client, db):

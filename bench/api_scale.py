@@ -1,0 +1,281 @@
+"""Benchmark: the read API at MGnify's size, each endpoint over HTTP against its own SQL in raw psycopg.
+
+Builds (or reuses) a database of MGnify's size (``bench/scale_data.py``: 20,000 studies, 200,000 samples,
+1,000,000 runs, about 500,000 analyses with realistic JSON; ``--scale`` shrinks or grows it), starts the API
+on it (gunicorn, 2 workers, as deployed), then for every list and detail endpoint:
+
+1. asks it once in this process through Django's test client, capturing the SQL it runs (and so the number
+   of queries per request);
+2. times ``--requests`` HTTP requests to gunicorn (after a warm-up), each followed by the same SQL run
+   with raw psycopg on one connection, so both see the same caches;
+3. prints p50/p95 of both, their ratio, and the queries per request.
+
+Targets (issue 16): every endpoint at p50 <= 25 ms, and within 2x of its own SQL wherever that SQL takes
+over 3 ms; a deep page by cursor as fast as page 1. The script prints the verdict and exits 0 whatever it is.
+
+    .venv/bin/python bench/api_scale.py [--scale 1.0] [--requests 50] [--rebuild] [--database-url URL]
+
+The database (default ``emg_scale`` on the server of ``EMG_DATABASE__URL``, else 127.0.0.1:5432) is kept for
+the next run; ``--rebuild`` makes it again. Building at full size takes about five minutes and 4-5 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import httpx  # noqa: E402
+import psycopg  # noqa: E402
+import scale_data  # noqa: E402
+
+API = "/api/v2"
+P50_TARGET_MS = 25.0
+RATIO_TARGET = 2.0
+#: Below this much SQL time the ratio is not judged: the request's fixed cost (HTTP, Django) dominates.
+RATIO_JUDGED_ABOVE_MS = 3.0
+#: How deep the "deep page" is: this share of the way through /analyses (page 15,000 of 20,000 at full size).
+DEEP_SHARE = 0.75
+FIRST_PAGE = "analyses"
+DEEP_BY_NUMBER = "analyses deep page"
+DEEP_BY_CURSOR = "analyses deep, by cursor"
+
+
+@dataclass
+class Endpoint:
+    name: str
+    path: str
+    queries: list[str] = field(default_factory=list)
+    http_ms: list[float] = field(default_factory=list)
+    sql_ms: list[float] = field(default_factory=list)
+
+
+def default_database_url() -> str:
+    configured = os.environ.get("EMG_DATABASE__URL", "postgresql://postgres@127.0.0.1:5432/emgapiv2")
+    return f"{configured.rpartition('/')[0]}/emg_scale"
+
+
+def pick_targets(database_url: str) -> dict[str, str]:
+    """Real, public accessions from the middle of the tables, and the study with the most analyses."""
+    with psycopg.connect(database_url) as conn:
+
+        def one(sql: str) -> str:
+            return conn.execute(sql).fetchone()[0]
+
+        return {
+            "big_study": one(
+                "SELECT s.accession FROM analyses_study s JOIN analyses_analysis a ON a.study_id = s.id "
+                "WHERE NOT s.is_private GROUP BY s.accession ORDER BY count(*) DESC LIMIT 1"
+            ),
+            "study": one(
+                "SELECT accession FROM analyses_study WHERE NOT is_private AND id >= (SELECT max(id) / 2 "
+                "FROM analyses_study) ORDER BY id LIMIT 1"
+            ),
+            "ena_study": one(
+                "SELECT ena_accessions[1] FROM analyses_study WHERE NOT is_private AND id >= (SELECT max(id) / 3 "
+                "FROM analyses_study) ORDER BY id LIMIT 1"
+            ),
+            "sample": one(
+                "SELECT ena_accessions[1] FROM analyses_sample WHERE NOT is_private AND id >= (SELECT max(id) / 2 "
+                "FROM analyses_sample) ORDER BY id LIMIT 1"
+            ),
+            "run": one(
+                "SELECT ena_accessions[1] FROM analyses_run WHERE NOT is_private AND id >= (SELECT max(id) / 2 "
+                "FROM analyses_run) ORDER BY id LIMIT 1"
+            ),
+            "analysis": one(
+                "SELECT accession FROM analyses_analysis WHERE NOT is_private AND state = 'completed' "
+                "AND id >= (SELECT max(id) / 2 FROM analyses_analysis) ORDER BY id LIMIT 1"
+            ),
+        }
+
+
+def endpoints(targets: dict[str, str], deep_page: int, deep_cursor: str) -> list[Endpoint]:
+    human = "root:Host-associated:Human"
+    analysis = f"/analyses/{targets['analysis']}"
+    paths = [
+        ("studies", "/studies"),
+        ("studies by biome", f"/studies?{urlencode({'biome_lineage': human})}"),
+        ("studies search", "/studies?search=soil"),
+        ("study", f"/studies/{targets['study']}"),
+        ("study by ENA accession", f"/studies/{targets['ena_study']}"),
+        ("big study", f"/studies/{targets['big_study']}"),
+        ("big study analyses", f"/studies/{targets['big_study']}/analyses"),
+        ("big study samples", f"/studies/{targets['big_study']}/samples"),
+        ("samples", "/samples"),
+        ("sample", f"/samples/{targets['sample']}"),
+        ("runs", "/runs"),
+        ("runs amplicon", "/runs?experiment_type=AMPLI"),
+        ("run", f"/runs/{targets['run']}"),
+        (FIRST_PAGE, "/analyses"),
+        (DEEP_BY_NUMBER, f"/analyses?page={deep_page}"),
+        (DEEP_BY_CURSOR, f"/analyses?cursor={deep_cursor}"),
+        ("analyses by biome", f"/analyses?{urlencode({'biome_lineage': human})}"),
+        ("analyses failed", "/analyses?state=failed"),
+        ("analysis", analysis),
+        ("analysis results", f"{analysis}/results"),
+        ("analysis QC", f"{analysis}/quality-control"),
+        ("analysis downloads", f"{analysis}/downloads"),
+        ("analysis Pfam", f"{analysis}/annotations/pfam"),
+        ("analysis Pfam hits", f"{analysis}/annotations/pfam/hits"),
+        ("assemblies", "/assemblies"),
+        ("biomes", "/biomes"),
+        ("biome", "/biomes/root:Host-associated"),
+    ]
+    return [Endpoint(name, API + path) for name, path in paths]
+
+
+def capture_queries(endpoint: Endpoint) -> dict:
+    """Ask once in-process (Django's test client) and keep the SQL it ran; return the JSON answer."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = Client().get(endpoint.path, HTTP_HOST="127.0.0.1")
+    if response.status_code != 200:
+        raise SystemExit(f"{endpoint.path}: HTTP {response.status_code}: {response.content[:300]!r}")
+    endpoint.queries = [query["sql"] for query in captured.captured_queries]
+    return response.json()
+
+
+def deep_position() -> tuple[int, str]:
+    """A page ``DEEP_SHARE`` of the way through ``/analyses``, and the cursor a client holds for the same page
+    (the ``next_cursor`` of the page before it), asked in-process."""
+    from django.test import Client
+
+    client = Client()
+    count = client.get(f"{API}/analyses", HTTP_HOST="127.0.0.1").json()["count"]
+    page = max(2, int(count * DEEP_SHARE) // 25)
+    response = client.get(f"{API}/analyses", {"page": page - 1}, HTTP_HOST="127.0.0.1")
+    if response.status_code != 200:
+        raise SystemExit(f"/analyses?page={page - 1}: HTTP {response.status_code}")
+    return page, response.json()["next_cursor"]
+
+
+def start_api(database_url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "EMG_DATABASE__URL": database_url, "DJANGO_SETTINGS_MODULE": "emgapiv2.settings"}
+    command = [
+        str(ROOT / ".venv/bin/gunicorn"), "-c", "python:emgapiv2.gunicorn_conf", "emgapiv2.wsgi",
+        "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "120",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}{API}/biomes", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit(f"the API did not start: {process.stderr.read().decode()[-2000:]}")
+
+
+def measure(endpoint: Endpoint, client: httpx.Client, conn: psycopg.Connection, requests: int) -> None:
+    """Warm up, then ``requests`` times: the HTTP request, then its SQL in raw psycopg."""
+    for _ in range(3):
+        client.get(endpoint.path).raise_for_status()
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(endpoint.path)
+        endpoint.http_ms.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        started = time.perf_counter()
+        for sql in endpoint.queries:
+            with conn.cursor() as cursor:
+                cursor.execute(sql.encode())
+                if cursor.description is not None:
+                    cursor.fetchall()
+        endpoint.sql_ms.append((time.perf_counter() - started) * 1000)
+
+
+def p(values: list[float], quantile: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(quantile * (len(ordered) - 1)))]
+
+
+def report(measured: list[Endpoint], first_page_ms: float, deep_cursor_ms: float) -> None:
+    header = (
+        f"{'endpoint':<32} {'queries':>7} {'HTTP p50':>9} {'p95':>8} {'SQL p50':>8} {'p95':>8} {'ratio':>6}  verdict"
+    )
+    print(header)
+    print("-" * len(header))
+    failures = 0
+    for endpoint in measured:
+        http50, sql50 = statistics.median(endpoint.http_ms), statistics.median(endpoint.sql_ms)
+        ratio = http50 / sql50 if sql50 > 0 else float("inf")
+        problems = []
+        if http50 > P50_TARGET_MS:
+            problems.append(f"p50 > {P50_TARGET_MS:g} ms")
+        if sql50 > RATIO_JUDGED_ABOVE_MS and ratio > RATIO_TARGET:
+            problems.append(f"> {RATIO_TARGET:g}x its SQL")
+        failures += bool(problems)
+        print(
+            f"{endpoint.name:<32} {len(endpoint.queries):>7} {http50:>8.1f}ms {p(endpoint.http_ms, 0.95):>6.1f}ms "
+            f"{sql50:>6.2f}ms {p(endpoint.sql_ms, 0.95):>6.2f}ms {ratio:>5.1f}x  {'; '.join(problems) or 'ok'}"
+        )
+    print()
+    print(
+        f"deep page by cursor: {deep_cursor_ms:.1f} ms p50; page 1: {first_page_ms:.1f} ms "
+        f"({deep_cursor_ms / first_page_ms:.2f}x)"
+    )
+    print(f"verdict: {len(measured) - failures} of {len(measured)} endpoints meet the targets")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = MGnify's size")
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per endpoint")
+    parser.add_argument("--rebuild", action="store_true", help="build the database even if it exists")
+    parser.add_argument("--database-url", default=default_database_url())
+    parser.add_argument("--port", type=int, default=8097)
+    parser.add_argument("--only", help="only endpoints whose name contains this")
+    args = parser.parse_args()
+
+    scale_data.build(args.database_url, args.scale, rebuild=args.rebuild)
+    os.environ["EMG_DATABASE__URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emgapiv2.settings")
+    import django
+
+    django.setup()
+
+    targets = pick_targets(args.database_url)
+    measured = endpoints(targets, *deep_position())
+    if args.only:
+        measured = [endpoint for endpoint in measured if args.only in endpoint.name]
+    for endpoint in measured:
+        capture_queries(endpoint)
+    api = start_api(args.database_url, args.port)
+    try:
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=30) as client,
+            psycopg.connect(args.database_url, autocommit=True) as conn,
+        ):
+            for endpoint in measured:
+                measure(endpoint, client, conn, args.requests)
+    finally:
+        api.send_signal(signal.SIGTERM)
+        api.wait(timeout=30)
+    by_name = {endpoint.name: endpoint for endpoint in measured}
+    first, deep = by_name.get(FIRST_PAGE), by_name.get(DEEP_BY_CURSOR)
+    print(f"\nAPI at scale {args.scale} ({args.requests} requests per endpoint, gunicorn 2 workers, one client)\n")
+    report(
+        measured,
+        statistics.median(first.http_ms) if first else float("nan"),
+        statistics.median(deep.http_ms) if deep else float("nan"),
+    )
+
+
+if __name__ == "__main__":
+    main()
