@@ -155,12 +155,15 @@ class Watch:
     timeout_seconds: float
     unknown_readings: int = 0
 
-    def judge(self, *, analysis: Analysis, launcher: Launcher, progress: PipelineProgress) -> PipelineProgress | None:
+    def judge(
+        self, *, analysis: Analysis, launcher: Launcher, progress: PipelineProgress, cancel_failed: bool = True
+    ) -> PipelineProgress | None:
         """Record the reading's Slurm jobs on the analysis; return the final progress, or None to keep following.
 
         A head job unknown to Slurm and its accounting for :data:`VANISHED_AFTER_POLLS` readings in a
         row ends FAILED as ``VANISHED``. A pipeline that ends in anything but success has its
-        remaining step jobs cancelled.
+        remaining step jobs cancelled, here or (``cancel_failed=False``) by the caller: a fan-out's
+        following thread leaves that Slurm round trip to the thread that concludes.
 
         :raises TimeoutError: not final within ``timeout_seconds`` of the launch (the jobs are cancelled)
         """
@@ -179,7 +182,7 @@ class Watch:
                 }
             )
         if progress.state.is_final:
-            if progress.state != PipelineState.COMPLETED:
+            if progress.state != PipelineState.COMPLETED and cancel_failed:
                 launcher.cancel(handle)  # the engine may have left steps behind (a head job killed at its limit)
             return progress
         if (datetime.now(UTC) - handle.launched_at).total_seconds() > self.timeout_seconds:
@@ -385,6 +388,7 @@ class AnalysisRun:
         self.selection: ReadFileSelection | None = None
         self.watch: Watch | None = None
         self.relaunches_after_loss = 0
+        self._left_to_cancel = False
         #: set once the analysis has ended (completed, failed or handed over)
         self.outcome: AnalysisOutcome | None = None
 
@@ -456,7 +460,11 @@ class AnalysisRun:
                 raise ClaimLost(
                     f"{self.analysis.accession}: claim lost while following head job {self.watch.handle.head_job_id}"
                 )
-            return self.watch.judge(analysis=self.analysis, launcher=self.launcher, progress=progress)
+            final = self.watch.judge(
+                analysis=self.analysis, launcher=self.launcher, progress=progress, cancel_failed=False
+            )
+            self._left_to_cancel = final is not None and final.state != PipelineState.COMPLETED
+            return final
 
         return self.guarded(judge)
 
@@ -468,6 +476,9 @@ class AnalysisRun:
     def _conclude(self, progress: PipelineProgress) -> AnalysisOutcome | None:
         assert self.watch is not None and self.selection is not None
         handle = self.watch.handle
+        if self._left_to_cancel:  # judged here, cancelled off the following thread
+            self._left_to_cancel = False
+            self.launcher.cancel(handle)  # the engine may have left steps behind (a head job killed at its limit)
         if progress.head_job_state in HEAD_JOB_LOSSES and self.relaunches_after_loss < MAX_RELAUNCHES_AFTER_LOSS:
             self.relaunches_after_loss += 1
             _note(

@@ -12,6 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
+from devtools.ena_mirror.fanout_study import FANOUT_STUDY_ACCESSION, fanout_study_record
 from devtools.ena_mirror.generator import (
     LARGE_STUDY_ACCESSION,
     ensure_webin_accounts,
@@ -52,6 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
     serve.add_argument("--large-runs", type=int, default=None, help=f"also serve {LARGE_STUDY_ACCESSION} with N runs")
     serve.add_argument("--webin-account", action="append", default=[], metavar="ACCOUNT:PASSWORD")
+    serve.add_argument(
+        "--fanout-runs",
+        type=int,
+        default=0,
+        help=f"also serve {FANOUT_STUDY_ACCESSION} with N runs of tiny real FASTQ files (written under --data-dir)",
+    )
     serve.add_argument("--no-generate", action="store_true", help="serve only what is in --data-dir")
     serve.add_argument("-v", "--verbose", action="store_true", help="log every request")
     generate = sub.add_parser("generate", help="(re)generate the synthetic studies")
@@ -86,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         generate=not args.no_generate,
         large_runs=args.large_runs,
         webin_accounts=_webin_accounts(args.webin_account),
+        studies=[fanout_study_record(args.data_dir, args.fanout_runs)] if args.fanout_runs else (),
     )
     host, port = server.server_address[:2]
     print(
