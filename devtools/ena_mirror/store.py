@@ -89,7 +89,14 @@ def parse_query(query: str, searchable: Iterable[str]) -> list[list[Clause]]:
 
 
 def _matches(row: dict[str, str], groups: list[list[Clause]]) -> bool:
-    return any(all(row.get(c.field, "") == c.value for c in group) for group in groups)
+    """Whether ``row`` satisfies every clause of some group (plain loops: called once per stored row)."""
+    for group in groups:
+        for clause in group:
+            if row.get(clause.field, "") != clause.value:
+                break
+        else:
+            return True
+    return False
 
 
 def _own_accessions(row: dict[str, str], result: str) -> set[str]:
@@ -204,6 +211,8 @@ class MirrorStore:
     def _rows(record: StudyRecord, result: str) -> list[dict[str, str]]:
         """The record's rows of ``result`` that are not suppressed (nor are their samples, for runs)."""
         hidden = set(record.suppressed)
+        if not hidden and result in ("sample", "read_run"):  # nothing suppressed: no per-row checks
+            return list(record.samples if result == "sample" else record.runs)
         if result in ("study", "read_study"):
             rows = [] if (result == "read_study" and not MirrorStore._rows(record, "read_run")) else [record.study]
             return [] if record.accession in hidden else rows

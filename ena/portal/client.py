@@ -193,11 +193,9 @@ class ENAPortalClient:
                 if status == 200:
                     with gc_paused():
                         try:
-                            body = response.json()
+                            return self._page_records(response, accession=accession, url=url)
                         except (json.JSONDecodeError, UnicodeDecodeError):
                             last_problem, malformed = f"unparsable JSON body ({len(response.content)} bytes)", True
-                        else:
-                            return self._records(body, accession=accession, url=url)
                 elif status == 429 or status >= 500:
                     retry_after = _retry_after_seconds(response.headers.get("Retry-After"))
                     last_problem, malformed = f"HTTP {status}", False
@@ -248,6 +246,23 @@ class ENAPortalClient:
         if isinstance(body, dict) and body.get("message"):
             return str(body["message"])[:200]
         return response.text[:200]
+
+    @classmethod
+    def _page_records(cls, response: httpx.Response, *, accession: str, url: str) -> list[dict[str, str]]:
+        """A 200 answer's records: ENA's usual page (a list of string-valued records) parsed in one pass.
+
+        Parsing and checking the body in pydantic's JSON parser costs about half of ``json.loads`` plus
+        a Python pass turning every value into a string; only a page that is not already that shape
+        (``null`` or numeric values, not a list, not JSON at all) takes the slower general path, which
+        also names what was wrong.
+
+        :raises json.JSONDecodeError: the body is not JSON (a truncated answer: retried by :meth:`request`)
+        :raises ENAMalformedResponse: JSON, but not a list of records
+        """
+        try:
+            return _PAGE.validate_json(response.content)
+        except ValidationError:
+            return cls._records(response.json(), accession=accession, url=url)
 
     @staticmethod
     def _records(body: Any, *, accession: str, url: str) -> list[dict[str, str]]:
@@ -317,7 +332,7 @@ class ENAPortalClient:
     @staticmethod
     def _slots(value: str) -> list[str]:
         """A ``;``-joined multi-value field, keeping empty slots in place (``a;;c`` is 3 slots)."""
-        return [part.strip() for part in value.split(";")] if value.strip() else []
+        return list(map(str.strip, value.split(";"))) if value.strip() else []
 
     @staticmethod
     def _split(value: str) -> list[str]:
@@ -373,15 +388,29 @@ class ENAPortalClient:
         return [self._parse(FastqFile, v, result="read_run", record=accession, url=url) for v in values]
 
     def _fastq_values(self, row: dict[str, str], *, accession: str, url: str) -> list[dict[str, str]]:
-        """The values of :meth:`fastq_files`, not yet validated; a missing slot names its field and file."""
+        """The values of :meth:`fastq_files`, not yet validated; a missing slot names its field and file.
+
+        A usable record (every slot filled, the three fields the same length) is recognised with a few
+        C-level checks per run; only an unusable one is walked slot by slot, to say what is wrong.
+        """
         paths = self._slots(row.get("fastq_ftp", ""))
-        columns = {
-            "fastq_md5": self._slots(row.get("fastq_md5", "")),
-            "fastq_bytes": self._slots(row.get("fastq_bytes", "")),
-        }
+        md5s = self._slots(row.get("fastq_md5", ""))
+        sizes = self._slots(row.get("fastq_bytes", ""))
+        count = len(paths)
+        if len(md5s) != count or len(sizes) != count or "" in paths or "" in md5s or "" in sizes:
+            raise self._fastq_fault(paths, {"fastq_md5": md5s, "fastq_bytes": sizes}, accession=accession, url=url)
+        prefix = f"{self.config.fastq_url_scheme}://"
+        return [
+            {"url": path if "://" in path else prefix + path, "md5": md5.lower(), "bytes": size}
+            for path, md5, size in zip(paths, md5s, sizes, strict=True)
+        ]
+
+    @staticmethod
+    def _fastq_fault(paths: list[str], columns: dict[str, list[str]], *, accession: str, url: str) -> ENARecordError:
+        """What is wrong with a run's FASTQ fields, as the error to raise: the first fault, naming field and file."""
         for index, path in enumerate(paths):
             if not path:
-                raise ENARecordError(
+                return ENARecordError(
                     f"read_run {accession}: fastq_ftp has an empty slot (file {index + 1} of {len(paths)})",
                     result="read_run",
                     record=accession,
@@ -390,7 +419,7 @@ class ENAPortalClient:
                 )
         for column, slots in columns.items():
             if len(slots) != len(paths):
-                raise ENARecordError(
+                return ENARecordError(
                     f"read_run {accession}: fastq_ftp lists {len(paths)} files but {column} has {len(slots)} values",
                     result="read_run",
                     record=accession,
@@ -399,7 +428,7 @@ class ENAPortalClient:
                 )
             for index, value in enumerate(slots):
                 if not value:
-                    raise ENARecordError(
+                    return ENARecordError(
                         f"read_run {accession}: {column} has no value for file {index + 1} of {len(paths)} "
                         f"({file_name(paths[index])})",
                         result="read_run",
@@ -408,11 +437,7 @@ class ENAPortalClient:
                         file=file_name(paths[index]),
                         url=url,
                     )
-        scheme = self.config.fastq_url_scheme
-        return [
-            {"url": path if "://" in path else f"{scheme}://{path}", "md5": md5.lower(), "bytes": size}
-            for path, md5, size in zip(paths, columns["fastq_md5"], columns["fastq_bytes"], strict=True)
-        ]
+        raise AssertionError("_fastq_fault called on usable FASTQ fields")  # pragma: no cover
 
     def study_from_row(self, row: dict[str, str], *, accession: str, url: str) -> ENAStudy:
         try:
@@ -463,17 +488,18 @@ class ENAPortalClient:
             raise ENARecordError(
                 "read_run record has no run_accession", result="read_run", record="", field="run_accession", url=url
             )
-        values: dict[str, Any] = {name: row.get(name, "") for name in _RUN_PLAIN_FIELDS}
-        values.update(
-            accession=run_accession,
-            sample_accession=self._primary_or_secondary(
+        # The record itself (a C-level copy) carries the plain fields under ENARun's own names; the
+        # fields ENARun does not have are ignored by its validation.
+        return {
+            **row,
+            "accession": run_accession,
+            "sample_accession": self._primary_or_secondary(
                 row, "sample_accession", "secondary_sample_accession", result="read_run", url=url
             ),
-            study_accession=row.get("study_accession", "").strip() or study_accession,
-            fastq_files=self._fastq_values(row, accession=run_accession, url=url),
-            raw=row,
-        )
-        return values
+            "study_accession": row.get("study_accession", "").strip() or study_accession,
+            "fastq_files": self._fastq_values(row, accession=run_accession, url=url),
+            "raw": row,
+        }
 
     def samples_from_rows(self, rows: list[dict[str, str]], *, accession: str, url: str) -> Listed[ENASample]:
         """:meth:`sample_from_row` of every row; unusable records are skipped (``.skipped``), never the listing."""
@@ -689,8 +715,6 @@ class FoundStudy(NamedTuple):
     private: bool
 
 
-_RUN_SPECIAL = frozenset({"run_accession", "fastq_ftp", "fastq_md5", "fastq_bytes"})
-_RUN_PLAIN_FIELDS = tuple(name for name in RUN_FIELDS if name not in _RUN_SPECIAL)
 #: Where a typed field's value came from in ENA's record (per result), for error messages.
 _ENA_FIELD = {
     "read_run": {"accession": "run_accession"},
@@ -698,6 +722,8 @@ _ENA_FIELD = {
     "study": {"accession": "study_accession", "title": "study_title", "description": "study_description"},
 }
 _FASTQ_FIELD = {"url": "fastq_ftp", "md5": "fastq_md5", "bytes": "fastq_bytes"}
+#: A page as ENA sends it: a list of records whose every value is a string.
+_PAGE = TypeAdapter(list[dict[str, str]])
 _SAMPLES = TypeAdapter(list[ENASample])
 _RUNS = TypeAdapter(list[ENARun])
 

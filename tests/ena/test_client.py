@@ -6,10 +6,11 @@ import logging
 import time
 from datetime import date
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
-from core.config import WebinConfig
+from core.config import ENAConfig, WebinConfig
 from devtools.ena_mirror.generator import LARGE_STUDY_ACCESSION, SYNTHETIC_STUDY_ACCESSION
 from ena.accessions import InvalidAccessionError
 from ena.portal import (
@@ -136,6 +137,56 @@ def test_a_persistently_malformed_body_gives_malformed_response(ena_client, ena_
         ena_client.list_samples(SYNTHETIC_STUDY_ACCESSION)
     assert "PRJEB90001" in str(info.value) and "result=sample" in str(info.value)
     assert "unparsable JSON" in str(info.value)
+
+
+def answering(body: bytes) -> ENAPortalClient:
+    """A client whose every request gets ``body`` (HTTP 200, JSON): an ENA answer the mirror never gives."""
+    transport = httpx.MockTransport(
+        lambda _request: httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
+    )
+    config = ENAConfig(portal_api_url="http://ena.invalid/ena/portal/api/", max_retries=0)
+    return ENAPortalClient(config, WebinConfig(), transport=transport)
+
+
+def test_values_ena_sends_as_numbers_or_null_become_strings():
+    """Pages are parsed as lists of string-valued records in one pass; any other value takes the general path."""
+    body = b'[{"run_accession": "ERR1", "read_count": 12, "base_count": null, "nominal_length": 3.5}]'
+    with answering(body) as client:
+        rows = client.request("filereport", {"accession": "ERR1", "result": "read_run"})
+    assert rows == [{"run_accession": "ERR1", "read_count": "12", "base_count": "", "nominal_length": "3.5"}]
+
+
+def test_json_that_is_not_a_list_of_records_is_malformed_and_says_what_it_was():
+    with answering(b'{"message": "not a page"}') as client, pytest.raises(ENAMalformedResponse) as info:
+        client.request("filereport", {"accession": "ERR1", "result": "read_run"}, accession="ERR1")
+    assert "expected a JSON list of records, got dict" in str(info.value)
+
+
+def test_fastq_slots_are_trimmed_and_each_kind_of_fault_is_named():
+    client = ENAPortalClient(ENAConfig(fastq_url_scheme="https"), WebinConfig())
+    row = {
+        "run_accession": "ERR1",
+        "sample_accession": "SAMEA1",
+        "library_name": "not an ENARun field, kept in raw only",
+        "fastq_ftp": " ftp.sra.ebi.ac.uk/ERR1_1.fastq.gz ; http://mirror.invalid/ERR1_2.fastq.gz",
+        "fastq_md5": f"{'A' * 32};{'b' * 32}",
+        "fastq_bytes": "10; 20",
+    }
+    run = client.run_from_row(row, accession="ERR1", url="")
+    assert [(f.url, f.md5, f.bytes) for f in run.fastq_files] == [
+        ("https://ftp.sra.ebi.ac.uk/ERR1_1.fastq.gz", "a" * 32, 10),
+        ("http://mirror.invalid/ERR1_2.fastq.gz", "b" * 32, 20),
+    ]
+    assert run.raw == row
+    faults = {
+        "fastq_ftp": ({"fastq_ftp": ";ftp.sra.ebi.ac.uk/ERR1_2.fastq.gz"}, "fastq_ftp has an empty slot (file 1 of 2)"),
+        "fastq_bytes": ({"fastq_bytes": "10"}, "fastq_ftp lists 2 files but fastq_bytes has 1 values"),
+        "fastq_md5": ({"fastq_md5": f" ;{'b' * 32}"}, "fastq_md5 has no value for file 1 of 2 (ERR1_1.fastq.gz)"),
+    }
+    for field, (change, message) in faults.items():
+        with pytest.raises(ENARecordError) as info:
+            client.run_from_row({**row, **change}, accession="ERR1", url="")
+        assert info.value.field == field and message in str(info.value)
 
 
 def test_a_run_with_inconsistent_file_lists_is_skipped_naming_its_field(ena_client, ena_mirror):
