@@ -92,7 +92,10 @@ class Study(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
     ena_study = models.ForeignKey(
         "ena.Study", null=True, blank=True, on_delete=models.PROTECT, related_name="mgnify_studies"
     )
-    biome = models.ForeignKey(Biome, null=True, blank=True, on_delete=models.PROTECT, related_name="studies")
+    #: indexed by ``study_biome_id`` (with the list order), not alone
+    biome = models.ForeignKey(
+        Biome, null=True, blank=True, on_delete=models.PROTECT, related_name="studies", db_index=False
+    )
     title = models.TextField(blank=True, default="")
     search_vector = models.GeneratedField(
         expression=SearchVector("title", config="english"), output_field=SearchVectorField(), db_persist=True
@@ -103,6 +106,7 @@ class Study(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
         indexes = [
             *ENAAccessionsMixin.Meta.indexes,
             GinIndex(fields=["search_vector"], name="analyses_study_search_gin"),
+            models.Index(fields=["biome", "id"], include=["is_private"], name="study_biome_id"),
         ]
 
     def __str__(self) -> str:
@@ -112,10 +116,16 @@ class Study(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
 class Sample(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
     ena_sample = models.OneToOneField("ena.Sample", on_delete=models.PROTECT, related_name="mgnify_sample")
     studies = models.ManyToManyField(Study, related_name="samples")
-    biome = models.ForeignKey(Biome, null=True, blank=True, on_delete=models.PROTECT, related_name="samples")
+    #: indexed by ``sample_biome_id`` (with the list order), not alone
+    biome = models.ForeignKey(
+        Biome, null=True, blank=True, on_delete=models.PROTECT, related_name="samples", db_index=False
+    )
 
     class Meta(ENAAccessionsMixin.Meta):
-        pass
+        indexes = [
+            *ENAAccessionsMixin.Meta.indexes,
+            models.Index(fields=["biome", "id"], include=["is_private"], name="sample_biome_id"),
+        ]
 
     def __str__(self) -> str:
         return self.first_ena_accession or f"sample {self.pk}"
@@ -123,17 +133,27 @@ class Sample(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
 
 class Run(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
     ena_run = models.OneToOneField("ena.Run", on_delete=models.PROTECT, related_name="mgnify_run")
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="runs")
+    #: indexed by ``run_study_id`` (with the list order), not alone
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="runs", db_index=False)
     sample = models.ForeignKey(Sample, on_delete=models.CASCADE, related_name="runs")
-    experiment_type = models.CharField(
-        max_length=5, choices=ExperimentType.choices, default=ExperimentType.UNKNOWN, db_index=True
-    )
+    #: indexed by ``run_experiment_type_id``
+    experiment_type = models.CharField(max_length=5, choices=ExperimentType.choices, default=ExperimentType.UNKNOWN)
     instrument_platform = models.CharField(max_length=64, blank=True, default="")
     instrument_model = models.CharField(max_length=128, blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True, help_text="Curator-editable platform metadata")
 
     class Meta(ENAAccessionsMixin.Meta):
-        pass
+        #: Lists are newest first (``ORDER BY id DESC``) behind a visibility filter: each index leads with what a
+        #: list filters on, then ``id`` for the order, and carries the visibility columns so that pages and
+        #: counts are index-only scans (see ``bench/api_scale.py``).
+        indexes = [
+            *ENAAccessionsMixin.Meta.indexes,
+            models.Index(fields=["study", "id"], include=["is_private"], name="run_study_id"),
+            models.Index(
+                fields=["experiment_type", "id"], include=["study", "is_private"], name="run_experiment_type_id"
+            ),
+            models.Index(fields=["id"], include=["study"], condition=Q(is_private=False), name="run_public_id"),
+        ]
 
     def __str__(self) -> str:
         return self.first_ena_accession or f"run {self.pk}"
@@ -177,7 +197,8 @@ class Analysis(PrivacyMixin, TimeStampedModel):
         FAILED = "failed"
 
     accession = models.CharField(max_length=16, unique=True, db_default=minted_accession("MGYA", MGYA_SEQUENCE))
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="analyses")
+    #: indexed by ``analysis_study_id`` (with the list order), not alone
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="analyses", db_index=False)
     sample = models.ForeignKey(Sample, null=True, blank=True, on_delete=models.CASCADE, related_name="analyses")
     run = models.ForeignKey(Run, null=True, blank=True, on_delete=models.CASCADE, related_name="analyses")
     assembly = models.ForeignKey(Assembly, null=True, blank=True, on_delete=models.CASCADE, related_name="analyses")
@@ -186,7 +207,8 @@ class Analysis(PrivacyMixin, TimeStampedModel):
     )
     pipeline_name = models.CharField(max_length=64, db_index=True)
     pipeline_version = models.CharField(max_length=32, db_index=True)
-    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING, db_index=True)
+    #: indexed by ``analysis_state_id``
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     is_superseded = models.BooleanField(default=False, help_text="Replaced by a requested re-run")
     status = SchemaJSONField(schema=ANALYSIS_STATUS_SCHEMA, default=dict, blank=True)
     quality_control = SchemaJSONField(schema=QualityControl | None, null=True, blank=True)
@@ -204,6 +226,19 @@ class Analysis(PrivacyMixin, TimeStampedModel):
 
     class Meta:
         verbose_name_plural = "analyses"
+        #: As for runs: what a list filters on, then ``id`` for its order, carrying the visibility columns.
+        indexes = [
+            models.Index(fields=["study", "id"], include=["is_private", "is_superseded"], name="analysis_study_id"),
+            models.Index(
+                fields=["state", "id"], include=["study", "is_private", "is_superseded"], name="analysis_state_id"
+            ),
+            models.Index(
+                fields=["id"],
+                include=["study"],
+                condition=Q(is_private=False, is_superseded=False),
+                name="analysis_public_id",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["run", "pipeline_name", "pipeline_version"],

@@ -36,6 +36,7 @@ from django.db.models.fields.json import KeyTransform
 
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
 from core.errors import NotFound
+from core.expressions import InArrayOf
 from ena.accessions import (
     RUN_KINDS,
     SAMPLE_KINDS,
@@ -207,7 +208,9 @@ def sample_list(*, user: Any, biome_lineage: str | None = None, study: Study | N
     if biome_lineage:
         samples = samples.filter(biome_id__in=biome_ids_under(biome_lineage))
     if study is not None:
-        samples = samples.filter(id__in=Sample.studies.through.objects.filter(study_id=study.id).values("sample_id"))
+        samples = samples.filter(
+            InArrayOf("id", Sample.studies.through.objects.filter(study_id=study.id).values("sample_id"))
+        )
     return samples.order_by("-id")
 
 

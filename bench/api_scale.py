@@ -47,6 +47,7 @@ RATIO_TARGET = 2.0
 RATIO_JUDGED_ABOVE_MS = 3.0
 #: How deep the "deep page" is: this share of the way through /analyses (page 15,000 of 20,000 at full size).
 DEEP_SHARE = 0.75
+API_SETTINGS = ROOT / "deployment/postgres/api-settings.sql"
 FIRST_PAGE = "analyses"
 DEEP_BY_NUMBER = "analyses deep page"
 DEEP_BY_CURSOR = "analyses deep, by cursor"
@@ -164,6 +165,22 @@ def deep_position() -> tuple[int, str]:
     return page, response.json()["next_cursor"]
 
 
+def apply_database_settings(database_url: str, *, shipped: bool) -> list[str]:
+    """Give the database the settings shipped in ``deployment/postgres/api-settings.sql`` (or reset them to the
+    server's defaults); return the statements applied. New connections (the API's) see them."""
+    name = database_url.rpartition("/")[2]
+    statements = [
+        line.strip().rstrip(";").replace(':"db"', f'"{name}"')
+        for line in API_SETTINGS.read_text().splitlines()
+        if line.startswith("ALTER DATABASE")
+    ]
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{name}" RESET ALL')
+        for statement in statements if shipped else []:
+            conn.execute(statement)
+    return [statement.split(" SET ", 1)[1] for statement in statements] if shipped else []
+
+
 def start_api(database_url: str, port: int) -> subprocess.Popen:
     env = {**os.environ, "EMG_DATABASE__URL": database_url, "DJANGO_SETTINGS_MODULE": "emgapiv2.settings"}
     command = [
@@ -241,9 +258,13 @@ def main() -> None:
     parser.add_argument("--database-url", default=default_database_url())
     parser.add_argument("--port", type=int, default=8097)
     parser.add_argument("--only", help="only endpoints whose name contains this")
+    parser.add_argument(
+        "--server-defaults", action="store_true", help="measure without deployment/postgres/api-settings.sql"
+    )
     args = parser.parse_args()
 
     scale_data.build(args.database_url, args.scale, rebuild=args.rebuild)
+    settings = apply_database_settings(args.database_url, shipped=not args.server_defaults)
     os.environ["EMG_DATABASE__URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emgapiv2.settings")
     import django
@@ -269,7 +290,8 @@ def main() -> None:
         api.wait(timeout=30)
     by_name = {endpoint.name: endpoint for endpoint in measured}
     first, deep = by_name.get(FIRST_PAGE), by_name.get(DEEP_BY_CURSOR)
-    print(f"\nAPI at scale {args.scale} ({args.requests} requests per endpoint, gunicorn 2 workers, one client)\n")
+    print(f"\nAPI at scale {args.scale} ({args.requests} requests per endpoint, gunicorn 2 workers, one client)")
+    print(f"database settings: {', '.join(settings) if settings else 'the server defaults'}\n")
     report(
         measured,
         statistics.median(first.http_ms) if first else float("nan"),

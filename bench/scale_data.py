@@ -382,7 +382,8 @@ def load(conn: psycopg.Connection, sizes: Sizes, templates: dict[str, str], log)
 def build(database_url: str, scale: float, *, rebuild: bool = False, log=print) -> float:
     """Make sure ``database_url`` holds the data set at ``scale``; return the seconds spent building (0 if reused)."""
     if not rebuild and existing_scale(database_url) == scale:
-        log(f"reusing {database_url.rpartition('/')[2]} (scale {scale})")
+        log(f"reusing {database_url.rpartition('/')[2]} (scale {scale}); applying any new migrations")
+        migrate(database_url)
         return 0.0
     started = time.monotonic()
     sizes = Sizes.at(scale)
