@@ -107,6 +107,7 @@ class Study(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
             *ENAAccessionsMixin.Meta.indexes,
             GinIndex(fields=["search_vector"], name="analyses_study_search_gin"),
             models.Index(fields=["biome", "id"], include=["is_private"], name="study_biome_id"),
+            models.Index(fields=["id"], condition=Q(is_private=False), name="study_public_id"),
         ]
 
     def __str__(self) -> str:
@@ -125,6 +126,7 @@ class Sample(ENAAccessionsMixin, PrivacyMixin, TimeStampedModel):
         indexes = [
             *ENAAccessionsMixin.Meta.indexes,
             models.Index(fields=["biome", "id"], include=["is_private"], name="sample_biome_id"),
+            models.Index(fields=["id"], condition=Q(is_private=False), name="sample_public_id"),
         ]
 
     def __str__(self) -> str:

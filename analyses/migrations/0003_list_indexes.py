@@ -68,6 +68,14 @@ class Migration(migrations.Migration):
             model_name="sample",
             index=models.Index(fields=["biome", "id"], include=("is_private",), name="sample_biome_id"),
         ),
+        AddIndexConcurrently(
+            model_name="study",
+            index=models.Index(condition=models.Q(("is_private", False)), fields=["id"], name="study_public_id"),
+        ),
+        AddIndexConcurrently(
+            model_name="sample",
+            index=models.Index(condition=models.Q(("is_private", False)), fields=["id"], name="sample_public_id"),
+        ),
         migrations.RunSQL(
             f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {SAMPLE_STUDIES_INDEX} "
             "ON analyses_sample_studies (study_id, sample_id)",

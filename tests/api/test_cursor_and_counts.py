@@ -133,5 +133,22 @@ def test_accession_lookups_leave_the_order_to_python(client, many, path):
     GIN index on ``ena_accessions``; the lookup reads the few matching rows, unordered."""
     with CaptureQueriesContext(connection) as captured:
         assert client.get(f"{API}{path}").status_code == 200
-    lookup = next(query["sql"] for query in captured.captured_queries if "ena_accessions\" @>" in query["sql"])
+    lookup = next(query["sql"] for query in captured.captured_queries if 'ena_accessions" @>' in query["sql"])
     assert "ORDER BY" not in lookup and "LIMIT" not in lookup
+
+
+def test_study_samples_probe_the_study_s_own_sample_ids(client, many):
+    """``= ANY(ARRAY(subquery))`` rather than ``IN (subquery)``, which the planner may answer by walking every
+    sample in list order; the rows are the same."""
+    from analyses.models import Sample, Study
+
+    study = Study.objects.order_by("id").first()
+    extra = list(Sample.objects.exclude(studies=study).order_by("id")[:3])
+    study.samples.add(*extra)
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get(f"{API}/studies/{study.accession}/samples").json()
+    assert sorted(item["accession"] for item in body["items"]) == sorted(
+        sample.ena_accessions[0] for sample in Sample.objects.filter(studies=study)
+    )
+    assert body["count"] == 4
+    assert any("= ANY(ARRAY(SELECT" in query["sql"] for query in captured.captured_queries)
