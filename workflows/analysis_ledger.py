@@ -331,8 +331,15 @@ def _lapsed_or_pending(item_ids: list[int]) -> list[int]:
 
 
 def begin(lease: Lease) -> None:
-    """Move a claimed item to RUNNING, as :func:`claimed` does before the work starts."""
-    ledger.transition(item=lease.item, to_state=WorkState.RUNNING, actor=lease.holder, holder=lease.holder)
+    """Move a claimed item to RUNNING, as :func:`claimed` does before the work starts.
+
+    :raises ClaimLost: the item is no longer this holder's (its lease lapsed before the work began)
+    """
+    try:
+        ledger.transition(item=lease.item, to_state=WorkState.RUNNING, actor=lease.holder, holder=lease.holder)
+    except (LeaseConflict, IllegalTransition) as error:
+        lease.mark_lost()
+        raise ClaimLost(f"work item {lease.item.pk} is no longer {lease.holder}'s: {error}") from error
 
 
 def fail_unless_completed(lease: Lease, error: BaseException) -> None:

@@ -305,7 +305,8 @@ class StudyFanOut:
         try:
             yield
         except Exception as error:
-            logger.exception("%s failed unexpectedly", tracked.work.accession)
+            if not tracked.lease.lost:
+                logger.exception("%s failed unexpectedly", tracked.work.accession)
             try:
                 analysis_ledger.fail_unless_completed(tracked.lease, error)
             except Exception:  # the item stays leased; its lease lapses and the next holder adopts it
