@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic_core
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import ExpressionWrapper
 from django.db.models.base import ModelState
@@ -139,12 +140,18 @@ def upsert(
     return Upserted(existing, before, counts)
 
 
+def _json_text(value: Any) -> bytes:
+    """JSON for a COPY'd JSON column, encoded in Rust: ``json.dumps`` was a sixth of a 20,000-run
+    import's Python time. NaN and infinities stay JSON-invalid constants, so Postgres still refuses them."""
+    return pydantic_core.to_json(value, inf_nan_mode="constants")
+
+
 def _copy_value(model_field: models.Field) -> Callable[[Any], Any]:
     """How to turn an attribute value into what psycopg's COPY writes, for one field (decided once)."""
     if isinstance(model_field, SchemaJSONField):
-        return lambda value: None if value is None else Jsonb(model_field.validate_value(value))
+        return lambda value: None if value is None else Jsonb(model_field.validate_value(value), dumps=_json_text)
     if isinstance(model_field, models.JSONField):
-        return lambda value: None if value is None else Jsonb(value)
+        return lambda value: None if value is None else Jsonb(value, dumps=_json_text)
     return lambda value: value  # str, int, bool, date, aware datetime, list: psycopg adapts them
 
 

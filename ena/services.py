@@ -18,11 +18,15 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from pydantic import TypeAdapter
 
 from core.bulk import Upserted, advisory_xact_lock, upsert
 from ena.models import Run, Sample, Study
 from ena.portal.types import ENARun, ENASample, ENAStudy, ENAStudyBundle
-from ena.schemas import ImportReport
+from ena.schemas import FastqFile, ImportReport
+
+#: A run's FASTQ files dumped in one call (not one ``model_dump`` per file: 40,000 calls for 20,000 runs).
+_FASTQ_FILES = TypeAdapter(list[FastqFile])
 
 #: Called as (stage, done, total) while an import runs; total may be None while unknown.
 ImportProgress = Callable[[str, int, int | None], None]
@@ -69,7 +73,7 @@ def run_values(run: ENARun, *, sample_id: int, is_private: bool, webin_submitter
         "read_count": run.read_count,
         "base_count": run.base_count,
         "first_public": run.first_public,
-        "fastq_files": [file.model_dump(mode="json") for file in run.fastq_files],
+        "fastq_files": _FASTQ_FILES.dump_python(run.fastq_files, mode="json"),
         "ena_accessions": run.all_accessions,
         "metadata": run.raw,
         "is_private": is_private,
