@@ -274,14 +274,6 @@ class RunOut(Schema):
     def resolve_accession(obj) -> str | None:
         return _first_accession(obj)
 
-    @staticmethod
-    def resolve_study_accession(obj) -> str:
-        return obj.study.accession
-
-    @staticmethod
-    def resolve_sample_accession(obj) -> str | None:
-        return _first_accession(obj.sample)
-
 
 class ReadFilesOut(Schema):
     """Which of the run's FASTQ files an analysis takes, by the rule of ``ena.read_files``."""
@@ -367,24 +359,6 @@ class AnalysisOut(Schema):
     is_private: bool
     created_at: datetime
     updated_at: datetime
-
-    @staticmethod
-    def resolve_study_accession(obj) -> str:
-        return obj.study.accession
-
-    @staticmethod
-    def resolve_sample_accession(obj) -> str | None:
-        return _first_accession(obj.sample) if obj.sample_id else None
-
-    @staticmethod
-    def resolve_run_accession(obj) -> str | None:
-        return _first_accession(obj.run) if obj.run_id else None
-
-    @staticmethod
-    def resolve_assembly_accession(obj) -> str | None:
-        if not obj.assembly_id:
-            return None
-        return obj.assembly.accession or str(obj.assembly_id)
 
 
 class ReportLinkOut(Schema):

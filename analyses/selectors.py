@@ -22,17 +22,21 @@ from django.contrib.postgres.aggregates import BoolOr
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import (
     BooleanField,
+    CharField,
     Count,
     ExpressionWrapper,
     F,
     Func,
     IntegerField,
     JSONField,
+    OuterRef,
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
 )
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Cast, Coalesce
 
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
 from core.errors import NotFound
@@ -76,6 +80,16 @@ FASTP_REPORT_PATH = r'$[*] ? (@.relative_path like_regex "(^|/)fastp\\.html$")'
 def _accessions_only(model: type, *extra: str) -> QuerySet:
     """A queryset for prefetching ``model`` with just what a list shows of it."""
     return model.objects.only("id", *extra)
+
+
+def _mgnify_accession_of(model: type, foreign_key: str) -> Subquery:
+    """The MGnify accession of the row ``foreign_key`` points at, read with the row that points."""
+    return Subquery(model.objects.filter(pk=OuterRef(foreign_key)).values("accession")[:1])
+
+
+def _first_ena_accession_of(model: type, foreign_key: str) -> Subquery:
+    """The first ENA accession of the row ``foreign_key`` points at, read with the row that points."""
+    return Subquery(model.objects.filter(pk=OuterRef(foreign_key)).values(first=F("ena_accessions__0"))[:1])
 
 
 def biome_ids_under(lineage: str) -> QuerySet:
@@ -240,10 +254,12 @@ def sample_get(*, user: Any, accession: str) -> Sample:
 # ---------------------------------------------------------------------------------------------- runs
 
 
-def _run_prefetches() -> tuple[Prefetch, ...]:
-    return (
-        Prefetch("study", queryset=_accessions_only(Study, "accession")),
-        Prefetch("sample", queryset=_accessions_only(Sample, "ena_accessions")),
+def _with_run_relations(runs: QuerySet) -> QuerySet:
+    """Runs with ``study_accession`` and ``sample_accession``: a subquery each on the page's rows, where
+    prefetching the study and sample would be a query each."""
+    return runs.annotate(
+        study_accession=_mgnify_accession_of(Study, "study_id"),
+        sample_accession=_first_ena_accession_of(Sample, "sample_id"),
     )
 
 
@@ -257,12 +273,8 @@ def run_list(
     :param biome_lineage: only runs whose study's biome is this one or below it
     :param study: only runs of this study
     """
-    runs = (
-        Run.objects.visible_to(user)
-        .filter(study_id__in=_study_ids_in_biome(user, biome_lineage))
-        .defer("metadata")
-        .prefetch_related(*_run_prefetches())
-    )
+    runs = Run.objects.visible_to(user).filter(study_id__in=_study_ids_in_biome(user, biome_lineage)).defer("metadata")
+    runs = _with_run_relations(runs)
     if experiment_type:
         runs = runs.filter(experiment_type=experiment_type)
     if study is not None:
@@ -279,12 +291,8 @@ def run_get(*, user: Any, accession: str) -> Run:
     :raises NotFound: when no run the user may see has it
     """
     validate_accession(accession, RUN_KINDS, expected="ENA run (ERR/SRR/DRR)")
-    run = (
-        Run.objects.visible_to(user)
-        .filter(study_id__in=_visible_study_ids(user))
-        .select_related("study", "sample", "ena_run")
-        .oldest_by_accession(accession)
-    )
+    runs = Run.objects.visible_to(user).filter(study_id__in=_visible_study_ids(user)).select_related("ena_run")
+    run = _with_run_relations(runs).oldest_by_accession(accession)
     if run is None:
         raise NotFound(f"No run {accession}")
     for field in (
@@ -361,12 +369,16 @@ def assembly_get(*, user: Any, id_or_accession: str) -> Assembly:
 # ---------------------------------------------------------------------------------------------- analyses
 
 
-def _analysis_prefetches() -> tuple[Prefetch, ...]:
-    return (
-        Prefetch("study", queryset=_accessions_only(Study, "accession")),
-        Prefetch("sample", queryset=_accessions_only(Sample, "ena_accessions")),
-        Prefetch("run", queryset=_accessions_only(Run, "ena_accessions")),
-        Prefetch("assembly", queryset=_accessions_only(Assembly, "accession")),
+def _with_analysis_relations(analyses: QuerySet) -> QuerySet:
+    """Analyses with the accessions of their study, sample, run and assembly (an assembly not yet submitted
+    to ENA shows its id): a subquery each on the page's rows, where prefetching would be a query each."""
+    return analyses.annotate(
+        study_accession=_mgnify_accession_of(Study, "study_id"),
+        sample_accession=_first_ena_accession_of(Sample, "sample_id"),
+        run_accession=_first_ena_accession_of(Run, "run_id"),
+        assembly_accession=Coalesce(
+            _mgnify_accession_of(Assembly, "assembly_id"), Cast("assembly_id", CharField()), output_field=CharField()
+        ),
     )
 
 
@@ -396,8 +408,8 @@ def analysis_list(
         Analysis.objects.visible_to(user)
         .filter(study_id__in=_study_ids_in_biome(user, biome_lineage))
         .only(*ANALYSIS_LIST_COLUMNS)
-        .prefetch_related(*_analysis_prefetches())
     )
+    analyses = _with_analysis_relations(analyses)
     filters = {
         "study_id": study.id if study is not None else None,
         "experiment_type": experiment_type,
@@ -429,9 +441,8 @@ def analysis_get(*, user: Any, accession: str) -> Analysis:
     :raises NotFound: when no analysis the user may see has it
     """
     analysis = (
-        _visible_analyses(user, accession)
+        _with_analysis_relations(_visible_analyses(user, accession))
         .defer("results", "annotations", "quality_control", "downloads")
-        .select_related("study", "sample", "run", "assembly")
         .annotate(
             has_results=ExpressionWrapper(Q(results__isnull=False), output_field=BooleanField()),
             has_quality_control=ExpressionWrapper(Q(quality_control__isnull=False), output_field=BooleanField()),
