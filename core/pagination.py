@@ -4,16 +4,16 @@
 Lists at MGnify's size (half a million analyses, a million runs) must not count the world on every page:
 
 * **Counts** are exact up to :data:`EXACT_COUNT_LIMIT` items (a ``COUNT`` over at most that many rows) and
-  Postgres' planner estimate above it; the response says which (``count_exact``).
+  Postgres' planner estimate above it (remembered for a minute); the response says which (``count_exact``).
 * **Cursors** (keyset pagination): every page carries ``next_cursor``, the position after its last item;
   passing it back as ``cursor`` reads the next page with ``WHERE id < …``, so a page costs the same however
   deep it is. Page numbers stay for the pages people click (``OFFSET`` walks the rows before the page).
 
 Every list endpoint makes the same number of queries whatever the page size: one bounded count (plus one
-``EXPLAIN`` when the count passes the bound), one page, and a constant number of ``prefetch_related``
-queries. The queryset handed to the paginator must already be ordered by something unique, so pages are stable;
-cursors need the order to be by primary key (the default of every list; a search ordered by relevance pages by
-number only).
+``EXPLAIN`` when the count passes the bound and no estimate is remembered), one page, and a constant number
+of ``prefetch_related`` queries. The queryset handed to the paginator must already be ordered by something
+unique, so pages are stable; cursors need the order to be by primary key (the default of every list; a search
+ordered by relevance pages by number only).
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import base64
 import binascii
 import json
 import math
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import connections
@@ -43,6 +45,12 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 1_000_000_000
 #: Counts up to this are exact; above it, Postgres' estimate (counting 500,000 rows costs 250 ms a page).
 EXACT_COUNT_LIMIT = 10_000
+#: How long a planner estimate is reused (seconds), and how many are kept (per process).
+ESTIMATE_TTL_SECONDS = 60.0
+MAX_REMEMBERED_ESTIMATES = 1024
+_estimates: dict[tuple[str, str, str], tuple[float, int]] = {}
+#: From this many rows deep, a numbered page skips rows as bare ids (see ``PageNumberPagination._page_at``).
+DEFERRED_JOIN_OFFSET = 1_000
 #: Cursors are short; anything longer was not issued by this API.
 MAX_CURSOR_LENGTH = 64
 #: The JSON key of a cursor's position: the last id of the page it follows.
@@ -52,27 +60,48 @@ CURSOR_AFTER_KEY = "after"
 def bounded_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bool]:
     """How many rows ``queryset`` has, exactly when there are at most ``limit``, else Postgres' estimate.
 
+    One query counts at most ``limit + 1`` rows; only when it reaches that is the planner asked (an
+    ``EXPLAIN`` of the same query, remembered for :data:`ESTIMATE_TTL_SECONDS`).
+
     :param queryset: any queryset (its ordering and prefetches are ignored)
     :param limit: count at most this many rows exactly; default :data:`EXACT_COUNT_LIMIT`
     :return: the count, and whether it is exact (an estimate is never below ``limit + 1``)
     """
     limit = EXACT_COUNT_LIMIT if limit is None else limit
-    rows = queryset.order_by().values("pk")
-    counted = rows[: limit + 1].count()
-    if counted <= limit:
-        return counted, True
-    return max(planner_estimate(rows), limit + 1), False
-
-
-def planner_estimate(queryset: QuerySet) -> int:
-    """The number of rows Postgres' planner expects ``queryset`` to return (one ``EXPLAIN``, no rows read)."""
-    sql, params = queryset.query.sql_with_params()
+    sql, params = queryset.order_by().values("pk")[: limit + 1].query.sql_with_params()
     with connections[queryset.db].cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-        plan = cursor.fetchone()[0]
-    if isinstance(plan, str):
-        plan = json.loads(plan)
-    return int(plan[0]["Plan"]["Plan Rows"])
+        cursor.execute(f"SELECT count(*) FROM ({sql}) AS bounded", params)
+        counted = cursor.fetchone()[0]
+        if counted <= limit:
+            return counted, True
+        return max(planner_estimate(cursor, sql, params), limit + 1), False
+
+
+def planner_estimate(cursor: Any, sql: str, params: Sequence[Any]) -> int:
+    """The number of rows Postgres' planner expects the query ``sql`` to return without its ``LIMIT``.
+
+    Estimates move only when ``ANALYZE`` runs, so each is remembered for :data:`ESTIMATE_TTL_SECONDS`
+    (per process): a list's second page costs no ``EXPLAIN``.
+    """
+    key = (cursor.db.alias, sql, repr(params))
+    now = time.monotonic()
+    remembered = _estimates.get(key)
+    if remembered is not None and now - remembered[0] < ESTIMATE_TTL_SECONDS:
+        return remembered[1]
+    cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+    plan = cursor.fetchone()[0]
+    node = (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]
+    while node["Node Type"] == "Limit" and node.get("Plans"):  # the estimate of all rows is below the LIMIT
+        node = node["Plans"][0]
+    if len(_estimates) >= MAX_REMEMBERED_ESTIMATES:
+        _estimates.clear()
+    _estimates[key] = (now, int(node["Plan Rows"]))
+    return _estimates[key][1]
+
+
+def forget_estimates() -> None:
+    """Drop every remembered planner estimate (after ``ANALYZE``, in tests)."""
+    _estimates.clear()
 
 
 def encode_cursor(after_id: int) -> str:
@@ -162,8 +191,7 @@ class PageNumberPagination(PaginationBase):
             rows = self._after_cursor(queryset, pagination, order)
         else:
             page_number = pagination.page
-            offset = (page_number - 1) * size
-            rows = list(queryset[offset : offset + size + 1])
+            rows = self._page_at(queryset, (page_number - 1) * size, size + 1, is_queryset)
         count, exact = bounded_count(queryset) if is_queryset else (self._items_count(queryset), True)
         items, has_next = rows[:size], len(rows) > size
         if page_number is not None:
@@ -184,6 +212,16 @@ class PageNumberPagination(PaginationBase):
             "next_cursor": encode_cursor(items[-1].pk) if has_next and order is not None else None,
             "items": items,
         }
+
+    @staticmethod
+    def _page_at(queryset: Any, offset: int, size: int, is_queryset: bool) -> list:
+        """``size`` rows from ``offset``. Deep in a queryset, the rows skipped are walked as bare ids (an
+        index-only scan), then the page's rows are read by id: ``OFFSET`` over whole rows would also compute
+        what a list shows of every row it skips."""
+        if not is_queryset or offset < DEFERRED_JOIN_OFFSET:
+            return list(queryset[offset : offset + size])
+        ids = list(queryset.values_list("pk", flat=True)[offset : offset + size])
+        return list(queryset.filter(pk__in=ids)) if ids else []
 
     @staticmethod
     def _after_cursor(queryset: QuerySet, pagination: Input, order: str | None) -> list:
