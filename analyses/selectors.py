@@ -197,10 +197,13 @@ def study_counts(*, user: Any, study: Study) -> dict[str, int]:
     :param user: the requesting user
     :param study: a study the user may see
     """
+    sample_ids = Sample.studies.through.objects.filter(study_id=study.id).values("sample_id")
+    # The study is visible (the caller got it so): only each row's own visibility is left to check, and the
+    # counts are index-only scans (``analysis_study_id``, ``run_study_id``), exact however large the study.
     return {
-        "samples_count": sample_list(user=user, study=study).count(),
-        "runs_count": run_list(user=user, study=study).count(),
-        "analyses_count": analysis_list(user=user, study=study).count(),
+        "samples_count": Sample.objects.visible_to(user).filter(InArrayOf("id", sample_ids)).count(),
+        "runs_count": Run.objects.visible_to(user).filter(study_id=study.id).count(),
+        "analyses_count": Analysis.objects.visible_to(user).filter(study_id=study.id, is_superseded=False).count(),
     }
 
 
