@@ -184,7 +184,6 @@ class PrefectConfig(BaseModel):
     ui_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:4200")
     work_pool: str = "slurm"
     analyse_study_deployment: str = "analyse-study/analyse-study"
-    max_parallel_analyses: PositiveInt = 4
 
 
 class ServiceURLsConfig(BaseModel):

@@ -109,7 +109,7 @@ def _manage_check(**env: str) -> subprocess.CompletedProcess:
     ("env", "named"),
     [
         ({"EMG_SLURM__DEFAULT_CPUS": "abc"}, "EMG_SLURM__DEFAULT_CPUS"),
-        ({"EMG_PREFECT__MAX_PARALLEL_ANALYSES": "-3"}, "EMG_PREFECT__MAX_PARALLEL_ANALYSES"),
+        ({"EMG_SLURM__MAX_HEAD_JOBS_PER_STUDY": "-3"}, "EMG_SLURM__MAX_HEAD_JOBS_PER_STUDY"),
         ({"EMG_DATABASE__URL": "mysql://db/emg"}, "EMG_DATABASE__URL"),
     ],
 )
