@@ -7,8 +7,10 @@ data), or call :meth:`ENAPortalClient.from_settings` to use ``EMG_CONFIG``.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import logging
+import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -74,6 +76,12 @@ def _retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+@functools.cache
+def _default_ssl_context() -> ssl.SSLContext:
+    """httpx's default TLS context, made once per process: loading the CA bundle cost each new client ~20 ms."""
+    return httpx.create_ssl_context()
+
+
 def _quote(value: str) -> str:
     return '"' + value.replace('"', "") + '"'
 
@@ -120,6 +128,7 @@ class ENAPortalClient:
             headers={"Accept": "application/json", "User-Agent": "emgapiv2-ena-client"},
             follow_redirects=True,
             transport=transport,
+            verify=_default_ssl_context(),
         )
 
     @property
