@@ -183,11 +183,11 @@ def apply_database_settings(database_url: str, *, shipped: bool) -> list[str]:
     return [statement.split(" SET ", 1)[1] for statement in statements] if shipped else []
 
 
-def start_api(database_url: str, port: int) -> subprocess.Popen:
+def start_api(database_url: str, port: int, gunicorn_args: list[str]) -> subprocess.Popen:
     env = {**os.environ, "EMG_DATABASE__URL": database_url, "DJANGO_SETTINGS_MODULE": "emgapiv2.settings"}
     command = [
         str(ROOT / ".venv/bin/gunicorn"), "-c", "python:emgapiv2.gunicorn_conf", "emgapiv2.wsgi",
-        "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "120",
+        "-b", f"127.0.0.1:{port}", "-w", "2", "--timeout", "120", *gunicorn_args,
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -260,6 +260,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=default_database_url())
     parser.add_argument("--port", type=int, default=8097)
     parser.add_argument("--only", help="only endpoints whose name contains this")
+    parser.add_argument("--gunicorn-args", default="", help='more gunicorn options, e.g. "-k gthread --threads 4"')
     parser.add_argument(
         "--server-defaults", action="store_true", help="measure without deployment/postgres/api-settings.sql"
     )
@@ -279,7 +280,7 @@ def main() -> None:
         measured = [endpoint for endpoint in measured if args.only in endpoint.name]
     for endpoint in measured:
         capture_queries(endpoint)
-    api = start_api(args.database_url, args.port)
+    api = start_api(args.database_url, args.port, args.gunicorn_args.split())
     try:
         with (
             httpx.Client(base_url=f"http://127.0.0.1:{args.port}", timeout=30) as client,
