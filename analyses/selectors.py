@@ -197,16 +197,20 @@ def study_counts(*, user: Any, study: Study) -> dict[str, int]:
     :param user: the requesting user
     :param study: a study the user may see
     """
-    sample_ids = Sample.studies.through.objects.filter(study_id=study.id).values("sample_id")
     # The study is visible (the caller got it so): only each row's own visibility is left to check, and the
     # counts are index-only scans (``analysis_study_id``, ``run_study_id``), exact however large the study,
     # all three in one query.
     counts = {
-        "samples_count": Sample.objects.visible_to(user).filter(InArrayOf("id", sample_ids)),
+        "samples_count": Sample.objects.visible_to(user).filter(InArrayOf("id", _sample_ids_of(study))),
         "runs_count": Run.objects.visible_to(user).filter(study_id=study.id),
         "analyses_count": Analysis.objects.visible_to(user).filter(study_id=study.id, is_superseded=False),
     }
     return Study.objects.filter(pk=study.pk).values(**{name: _count_of(rows) for name, rows in counts.items()}).get()
+
+
+def _sample_ids_of(study: Study) -> QuerySet:
+    """The ids of the study's samples, as a subquery (the M2M table's ``(study_id, sample_id)`` index)."""
+    return Sample.studies.through.objects.filter(study_id=study.id).values("sample_id")
 
 
 def _count_of(rows: QuerySet) -> Subquery:
@@ -232,9 +236,7 @@ def sample_list(*, user: Any, biome_lineage: str | None = None, study: Study | N
     if biome_lineage:
         samples = samples.filter(biome_id__in=biome_ids_under(biome_lineage))
     if study is not None:
-        samples = samples.filter(
-            InArrayOf("id", Sample.studies.through.objects.filter(study_id=study.id).values("sample_id"))
-        )
+        samples = samples.filter(InArrayOf("id", _sample_ids_of(study)))
     return samples.order_by("-id")
 
 

@@ -49,7 +49,7 @@ class ENAAccessionQuerySet(PrivacyQuerySet):
         this queryset's rows among them. In one query the planner guesses that an array containment matches
         0.5% of the table (5,000 of a million runs) and walks the primary key or hashes whole tables.
         """
-        ids = list(self.model._base_manager.filter(ena_accessions__contains=[accession]).values_list("pk", flat=True))
+        ids = list(self.model.objects.by_accession(accession).values_list("pk", flat=True))
         return min(self.filter(pk__in=ids), key=lambda row: row.pk, default=None) if ids else None
 
 

@@ -197,19 +197,18 @@ class PageNumberPagination(PaginationBase):
         items, has_next = rows[:size], len(rows) > size
         if page_number is not None:
             count, exact = self._count_consistent_with_page(count, exact, page_number, size, len(items), has_next)
-            if not items and page_number > 1:
-                num_pages = max(1, math.ceil(count / size))
-                about = "" if exact else "about "
-                raise NotFound(
-                    f"Page {page_number} is out of range: "
-                    f"there are {about}{num_pages} page(s) of {about}{count} item(s)"
-                )
+        num_pages = max(1, math.ceil(count / size))
+        if page_number is not None and not items and page_number > 1:
+            about = "" if exact else "about "
+            raise NotFound(
+                f"Page {page_number} is out of range: there are {about}{num_pages} page(s) of {about}{count} item(s)"
+            )
         return {
             "count": count,
             "count_exact": exact,
             "page": page_number,
             "page_size": size,
-            "num_pages": max(1, math.ceil(count / size)),
+            "num_pages": num_pages,
             "next_cursor": encode_cursor(items[-1].pk) if has_next and order is not None else None,
             "items": items,
         }

@@ -142,12 +142,7 @@ class Lease:
         self.lease_seconds = lease_seconds
         self.renewals = 0
         self._lost = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"lease-{item.pk}", daemon=True)
-
-    @property
-    def interval_seconds(self) -> float:
-        return max(self.lease_seconds / 4, 0.5)
+        self._keeper: LeaseKeeper | None = None
 
     @property
     def lost(self) -> bool:
@@ -158,31 +153,14 @@ class Lease:
         self._lost.set()
 
     def start_heartbeat(self) -> None:
-        self._thread.start()
+        """Keep this lease alone: a :class:`LeaseKeeper` of one, with its own thread and connection."""
+        self._keeper = LeaseKeeper(self.holder, lease_seconds=self.lease_seconds)
+        self._keeper.add(self)
+        self._keeper.__enter__()
 
     def stop_heartbeat(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
-
-    def _beat(self) -> None:
-        try:
-            while not self._stop.wait(self.interval_seconds):
-                try:
-                    result = ledger.heartbeat(
-                        item_ids=[self.item.pk], holder=self.holder, lease_seconds=self.lease_seconds
-                    )
-                except DISCONNECT_ERRORS as error:  # the lease holds a while longer; try again next beat
-                    logger.warning("lease %s: database unreachable, not renewed (%s)", self.item.pk, error)
-                    drop_broken_connection()
-                    continue
-                if result.lost:
-                    logger.warning("lease %s of %s lost: another holder has the item", self.item.pk, self.holder)
-                    self._lost.set()
-                    return
-                self.renewals += 1
-        finally:
-            connections.close_all()  # this thread's own connection
+        if self._keeper is not None:
+            self._keeper.__exit__(None, None, None)
 
     def note(self, message: str, data: dict[str, Any] | None = None) -> None:
         """Keep a progress line on the item's event log (best effort: never fails the work)."""
@@ -364,21 +342,11 @@ def claimed(*, item_id: int, holder: str) -> Iterator[Lease | None]:
     cancelled) leaves the item as it is: its lease lapses and the next holder adopts the pipeline,
     which runs on in Slurm.
     """
-    item = WorkItem.objects.select_related("pipeline").get(pk=item_id)
-    definition = get_pipeline(item.pipeline.name, item.pipeline.version)
-    lease_seconds = lease_seconds_for(definition)
-    items = ledger.claim(pipeline=item.pipeline, holder=holder, limit=1, among=[item_id], lease_seconds=lease_seconds)
-    for _ in range(CLAIM_RETRIES):
-        if items or not _lapsed_and_being_reaped(item_id):
-            break
-        time.sleep(0.2)  # another claimer's reaper holds the row; it commits in a moment
-        items = ledger.claim(
-            pipeline=item.pipeline, holder=holder, limit=1, among=[item_id], lease_seconds=lease_seconds
-        )
-    if not items:
+    leases = claim_many(item_ids=[item_id], holder=holder)
+    if not leases:
         yield None
         return
-    lease = Lease(items[0], holder, lease_seconds=lease_seconds)
+    lease = leases[0]
     ledger.transition(item=lease.item, to_state=WorkState.RUNNING, actor=holder, holder=holder)
     lease.start_heartbeat()
     try:
@@ -389,14 +357,6 @@ def claimed(*, item_id: int, holder: str) -> Iterator[Lease | None]:
         raise
     finally:
         lease.stop_heartbeat()
-
-
-def _lapsed_and_being_reaped(item_id: int) -> bool:
-    """The item's lease has lapsed (or it was just reaped to pending): a claim should get it shortly."""
-    item = WorkItem.objects.only("state", "lease_expires_at").get(pk=item_id)
-    if item.state == WorkState.PENDING:
-        return True
-    return item.state in LEASED_STATES and item.lease_expires_at is not None and item.lease_expires_at < timezone.now()
 
 
 def _fail_unless_completed(lease: Lease, message: str) -> None:
