@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from analyses import recording
 from analyses.models import Analysis, Biome, Run, Sample, Study
+from analyses.schemas import AnalysisStatusFlag
 
 
 def biome_ensure(*, lineage: str, biome_name: str | None = None) -> Biome:
@@ -70,3 +73,33 @@ def analysis_ensure_for_run(
         run=run, pipeline_name=pipeline_name, pipeline_version=pipeline_version, is_superseded=False, defaults=values
     )
     return analysis
+
+
+#: ``Provenance.failed_step`` of an analysis a curator cancelled: it ends FAILED, by cancellation.
+CANCELLED_STEP = "cancelled"
+
+
+def analysis_mark_cancelled(*, analysis: Analysis, by: str) -> None:
+    """Record that ``by`` cancelled the analysis: FAILED at the step ``cancelled``, saying who.
+
+    A cancelled analysis is a failed one (it can be re-run like any failure, and lists of failures
+    show it); the step and the ``analysis_failed`` flag's message tell it apart. Locks the row and
+    reads it afresh, so a runner's stale copy of the provenance is not written back.
+
+    :param analysis: the analysis (not completed)
+    :param by: who cancelled it, e.g. ``admin:alice``
+    :raises core.errors.Conflict: the analysis is completed
+    """
+    with transaction.atomic():
+        locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
+        recording.mark_failed(analysis=locked, failed_step=CANCELLED_STEP, message=f"cancelled by {by}")
+    analysis.state, analysis.status, analysis.provenance = locked.state, locked.status, locked.provenance
+
+
+def analysis_is_cancelled(analysis: Analysis) -> bool:
+    """Whether the analysis ended by a cancellation (see :func:`analysis_mark_cancelled`)."""
+    if analysis.state != Analysis.State.FAILED:
+        return False
+    failed = (analysis.status or {}).get(AnalysisStatusFlag.ANALYSIS_FAILED.value) or {}
+    message = failed.get("message") if isinstance(failed, dict) else getattr(failed, "message", None)
+    return (message or "").startswith(f"{CANCELLED_STEP}: ")

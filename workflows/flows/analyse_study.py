@@ -66,7 +66,12 @@ def import_study(study_accession: str) -> ImportedStudy:
 
 @task(task_run_name="register analyses of {mgys}")
 def register_analyses(
-    mgys: str, pipeline_name: str, pipeline_version: str, sample_limit: int | None, rerun_failed: bool
+    mgys: str,
+    pipeline_name: str,
+    pipeline_version: str,
+    sample_limit: int | None,
+    rerun_failed: bool,
+    analysis_accessions: list[str] | None = None,
 ):
     """Create each run's analysis and its work-ledger item, once; return (item id, MGYA) pairs and the new count."""
     return analysis_ledger.register_study_work(
@@ -75,8 +80,33 @@ def register_analyses(
         pipeline_version=pipeline_version,
         run_limit=sample_limit,
         rerun_failed=rerun_failed,
+        analysis_accessions=analysis_accessions,
         actor=f"flow:{flow_run.get_id()}",
     )
+
+
+@task(task_run_name="find the study of {study_accession}'s analyses")
+def study_of_analyses(study_accession: str, analysis_accessions: list[str]) -> str:
+    """The MGYS study of the analyses to re-run; they must all be of ``study_accession`` (no ENA import needed).
+
+    :raises ValueError: the analyses are unknown, or of another study
+    """
+    studies = set(
+        Study.objects.filter(analyses__accession__in=analysis_accessions).values_list("accession", flat=True)
+    )
+    mirrored = set(Study.objects.by_accession(study_accession).values_list("accession", flat=True))
+    if len(studies) != 1 or not studies <= mirrored:
+        raise ValueError(
+            f"analyses {', '.join(analysis_accessions)} are not all of one MGYS study of {study_accession}: "
+            f"{sorted(studies) or 'none found'}"
+        )
+    return studies.pop()
+
+
+@task(task_run_name="settle cancelled analyses")
+def settle_cancelled(item_ids: list[int]) -> list[str]:
+    """Analyses a curator cancelled while this run held them: stop what a launch under way left on Slurm."""
+    return analysis_ledger.settle_cancelled(item_ids)
 
 
 class AnalysedRuns(BaseModel):
@@ -140,6 +170,7 @@ def analyse_study(
     sample_limit: int | None = None,
     pipeline_name: str | None = None,
     pipeline_version: str | None = None,
+    analysis_accessions: list[str] | None = None,
 ) -> StudySummary:
     """Analyse every run of an ENA study on Slurm, with the bundled pipeline or the one named.
 
@@ -150,13 +181,20 @@ def analyse_study(
     :param sample_limit: analyse at most this many runs (in accession order)
     :param pipeline_name: default ``EMG_CONFIG.pipelines.bundled_pipeline_name``
     :param pipeline_version: default ``EMG_CONFIG.pipelines.bundled_pipeline_version``
+    :param analysis_accessions: run only these analyses (MGYA) of the study, e.g. a curator's re-run
+        (``workflows.automation.services.rerun_analyses`` queued them): no ENA import, no sample limit
     """
     logger = get_run_logger()
     pipeline_name = pipeline_name or EMG_CONFIG.pipelines.bundled_pipeline_name
     pipeline_version = pipeline_version or EMG_CONFIG.pipelines.bundled_pipeline_version
-    imported = import_study(study_accession)
+    if analysis_accessions:
+        imported = ImportedStudy(mgys=study_of_analyses(study_accession, analysis_accessions))
+    else:
+        imported = import_study(study_accession)
     mgys = imported.mgys
-    registered = register_analyses(mgys, pipeline_name, pipeline_version, sample_limit, rerun_failed)
+    registered = register_analyses(
+        mgys, pipeline_name, pipeline_version, sample_limit, rerun_failed, analysis_accessions or None
+    )
 
     analysed = analyse_runs(mgys, registered.work, pipeline_name, pipeline_version)
     summary = StudySummary(
@@ -167,6 +205,11 @@ def analyse_study(
         not_imported=imported.not_imported,
     )
     not_run = [work.item_id for work in registered.work if analysed.outcomes.get(work.item_id) is None]
+    handed_over = [
+        item_id for item_id, outcome in analysed.outcomes.items() if outcome and outcome.outcome == Outcome.HANDED_OVER
+    ]
+    if handed_over:
+        settle_cancelled(handed_over)
     why = analysis_ledger.why_skipped_many(not_run) if not_run else {}
     for work in registered.work:
         outcome = analysed.outcomes.get(work.item_id)

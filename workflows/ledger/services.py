@@ -31,6 +31,7 @@ Lifecycle (``ALLOWED_TRANSITIONS``; anything else is :class:`IllegalTransition`,
     claimed -> running | failed | cancelled
     running -> done | failed | cancelled
     failed  -> pending (a re-run) | cancelled
+    cancelled -> pending    a re-run of cancelled work (an operator stopped it, then wants it after all)
     claimed/running -> pending  only by expiry of the lease (reap_expired_leases); -> failed when
                                 the item has used max_attempts attempts
 """
@@ -80,8 +81,10 @@ ALLOWED_TRANSITIONS: dict[WorkState, frozenset[WorkState]] = {
     _S.RUNNING: frozenset({_S.DONE, _S.FAILED, _S.CANCELLED}),
     _S.FAILED: frozenset({_S.PENDING, _S.CANCELLED}),
     _S.DONE: frozenset(),
-    _S.CANCELLED: frozenset(),
+    _S.CANCELLED: frozenset({_S.PENDING}),
 }
+#: States from which a requested re-run puts an item back to pending.
+RERUNNABLE_STATES = (_S.FAILED, _S.CANCELLED)
 MESSAGE_KINDS = (EventKind.MESSAGE, EventKind.PROGRESS, EventKind.ERROR)
 
 
