@@ -233,6 +233,10 @@ class SlurmJobRecord(StrictModel):
     exit_code: int | None = None
     submitted_at: datetime | None = None
     updated_at: datetime | None = None
+    node: str | None = Field(default=None, description="The host the step ran on, where the engine reports it")
+    elapsed_seconds: int | None = Field(
+        default=None, ge=0, description="Wall time of the step, as the engine measured it"
+    )
 
 
 class ReadsUsed(StrictModel):

@@ -447,6 +447,12 @@ class NextflowLauncher(Launcher):
         self.slurm.cancel([handle.head_job_id, *flying, *commented])
 
 
+def _trace_hostname(task: TraceRecord) -> str | None:
+    """The node a task ran on, from a trace that has Nextflow's ``hostname`` column (``-`` when unknown)."""
+    hostname = (task.extra.get("hostname") or "").strip()
+    return None if hostname in ("", "-") else hostname
+
+
 def nextflow_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
     """The Slurm job that made each task's outputs, over every launch on ``work_area`` (for provenance).
 
@@ -457,7 +463,16 @@ def nextflow_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
     for attempt, trace in attempt_traces(work_area):
         records += parse_trace(trace, launch_attempt=attempt)
     return [
-        SlurmJobRecord(job_id=t.native_id, step=t.name, state=t.status.value, exit_code=t.exit, submitted_at=t.submit)
+        SlurmJobRecord(
+            job_id=t.native_id,
+            step=t.name,
+            state=t.status.value,
+            exit_code=t.exit,
+            submitted_at=t.submit,
+            # a trace with Nextflow's ``hostname`` column names the node; the default fields do not
+            node=None if t.is_from_cache else _trace_hostname(t),
+            elapsed_seconds=None if t.is_from_cache or t.realtime_seconds is None else round(t.realtime_seconds),
+        )
         for t in merge_launches(records)
         if t.native_id
     ]

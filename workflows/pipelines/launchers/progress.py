@@ -75,7 +75,12 @@ class PipelineProgress(BaseModel):
         records = [SlurmJobRecord(job_id=self.head_job_id, step="head", state=self.state.upper(), updated_at=now)]
         records += [
             SlurmJobRecord(
-                job_id=step.slurm_job_id, step=step.step, state=step.state, exit_code=step.exit_code, updated_at=now
+                job_id=step.slurm_job_id,
+                step=step.step,
+                state=step.state,
+                exit_code=step.exit_code,
+                updated_at=now,
+                elapsed_seconds=None if step.duration_seconds is None else round(step.duration_seconds),
             )
             for step in self.steps
             if step.slurm_job_id

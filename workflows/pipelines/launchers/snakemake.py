@@ -370,11 +370,13 @@ def snakemake_step_records(work_area: WorkArea) -> list[SlurmJobRecord]:
             if job.rule == "all" or not job_id:
                 continue
             state = "COMPLETED" if job.finished else "FAILED" if job.failed else "UNKNOWN"
+            seconds = _benchmark_seconds(work_area, job.rule) if state == "COMPLETED" else None
             latest[job.rule] = SlurmJobRecord(
                 job_id=job_id,
                 step=job.rule,
                 state=state,
                 exit_code=0 if state == "COMPLETED" else None,
                 submitted_at=attempt.launched_at,
+                elapsed_seconds=None if seconds is None else round(seconds),
             )
     return list(latest.values())
