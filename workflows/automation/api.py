@@ -28,6 +28,7 @@ from analyses.api_schemas import AnalysisAccession
 from core.api import ErrorOut
 from core.errors import Conflict
 from workflows.automation.services import (
+    MAX_SAMPLE_LIMIT,
     actor_of,
     cancel_analysis,
     flow_run_status,
@@ -46,7 +47,7 @@ analysis_actions = Router(auth=signed_in, tags=["automation"])
 class AnalyseStudyIn(Schema):
     rerun_failed: bool = Field(False, description="Also re-run failed analyses (needs accounts.rerun_analyses)")
     sample_limit: int | None = Field(
-        None, ge=1, le=1_000_000, description="Analyse at most this many runs (the server caps it)"
+        None, ge=1, le=MAX_SAMPLE_LIMIT, description="Analyse at most this many runs (the server caps it)"
     )
 
 

@@ -25,6 +25,7 @@ __all__ = [
     "Cancelled",
     "FlowLaunchError",
     "FlowRunInfo",
+    "MAX_SAMPLE_LIMIT",
     "RerunReport",
     "StudyPlan",
     "actor_of",
@@ -38,6 +39,9 @@ __all__ = [
     "runs_cap",
     "visible_analysis",
 ]
+
+#: The largest sample limit a caller may ask for (then capped by :func:`runs_cap`).
+MAX_SAMPLE_LIMIT = 1_000_000
 
 #: What a study to analyse may be named by.
 ANALYSABLE_STUDY_KINDS = {AccessionKind.MGNIFY_STUDY, AccessionKind.PROJECT, AccessionKind.STUDY}
@@ -148,8 +152,10 @@ def plan_launch(*, study: Study, rerun_failed: bool, sample_limit: int | None) -
 def visible_analysis(accession: str, *, user: Any) -> Analysis:
     """The active analysis ``accession`` if ``user`` may see it and its study.
 
+    :raises ena.accessions.InvalidAccessionError: not an MGYA accession (400)
     :raises NotFound: missing, superseded, or private to someone else (reported as missing)
     """
+    validate_accession(accession, {AccessionKind.MGNIFY_ANALYSIS}, expected="MGnify analysis (MGYA)")
     analysis = (
         Analysis.objects.visible_to(user)
         .active()
