@@ -382,7 +382,7 @@ def state_counts_html(counts: dict[str, int], changelist_url: str, filter_field:
         return "no analyses"
     return format_html_join(
         " ",
-        '<a href="{}?{}&state={}">{}</a>',
+        '<a href="{}?{}&amp;state={}">{}</a>',
         (
             (changelist_url, filter_field, state, badge(f"{state} {n}", STATE_TONES.get(state, Tone.NEUTRAL)))
             for state, n in shown
