@@ -80,7 +80,7 @@ def test_admin_action_reports_prefect_unreachable(admin_client, prefect_down) ->
     study = Study.objects.create(title="t", ena_accessions=["PRJEB1"])
     response = admin_client.post(
         "/admin/analyses/study/",
-        {"action": "analyse_selected_studies", "_selected_action": [study.pk]},
+        {"action": "analyse_selected_studies", "_selected_action": [study.pk], "apply": "1"},
         follow=True,
     )
     assert response.status_code == 200

@@ -64,8 +64,12 @@ def test_operator_filters(admin_client, items):
 def test_rerun_and_cancel_actions(admin_client, items):
     first, second, _third = items
     url = reverse("admin:workflows_workitem_changelist")
+    # both ask first (workflows.automation.admin), then apply
     admin_client.post(url, {"action": "rerun", "_selected_action": [second.pk]})
-    admin_client.post(url, {"action": "cancel", "_selected_action": [first.pk]})
+    second.refresh_from_db()
+    assert second.state == WorkState.FAILED
+    admin_client.post(url, {"action": "rerun", "_selected_action": [second.pk], "apply": "1"})
+    admin_client.post(url, {"action": "cancel", "_selected_action": [first.pk], "apply": "1"})
     second.refresh_from_db()
     first.refresh_from_db()
     assert second.state == WorkState.PENDING and first.state == WorkState.CANCELLED
