@@ -48,10 +48,10 @@ WORK_ITEM_FAILURE_FILTER = {"failed_within": "24h"}
 WORK_ITEM_LONG_RUNNING_FILTER = {"long_running": "yes"}
 #: Analysis states in the order a curator reads them: what needs attention first.
 STATE_ORDER: tuple[str, ...] = (
-    Analysis.State.FAILED,
-    Analysis.State.RUNNING,
-    Analysis.State.PENDING,
-    Analysis.State.COMPLETED,
+    Analysis.State.FAILED.value,
+    Analysis.State.RUNNING.value,
+    Analysis.State.PENDING.value,
+    Analysis.State.COMPLETED.value,
 )
 #: The upper bound on queries :func:`build_dashboard` runs (asserted by the tests).
 MAX_QUERIES = 10
@@ -62,6 +62,8 @@ BAR_GAP = 4
 CHART_HEIGHT = 120
 AXIS_WIDTH = 36
 LABEL_HEIGHT = 18
+#: Room right of the last bar for its centred date label.
+RIGHT_MARGIN = 20
 
 
 @dataclass(frozen=True)
@@ -295,13 +297,13 @@ def day_chart(per_day: Mapping[date, Mapping[str, int]], *, today: date, days: i
                 url=changelist_url(Analysis, {"created_at__date": day.isoformat()}),
                 x=AXIS_WIDTH + index * (BAR_WIDTH + BAR_GAP),
                 segments=tuple(segments),
-                label=day.strftime("%d %b") if index % 7 == 0 or index == days - 1 else "",
+                label=day.strftime("%d %b") if (days - 1 - index) % 7 == 0 else "",  # today, and weekly back
             )
         )
     return DayChart(
         bars=tuple(bars),
         peak=peak,
-        width=AXIS_WIDTH + days * (BAR_WIDTH + BAR_GAP),
+        width=AXIS_WIDTH + days * (BAR_WIDTH + BAR_GAP) + RIGHT_MARGIN,
         height=CHART_HEIGHT + LABEL_HEIGHT,
         plot_height=CHART_HEIGHT,
         axis_width=AXIS_WIDTH,
