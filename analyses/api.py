@@ -112,10 +112,7 @@ def get_study(request: HttpRequest, accession: StudyAccession) -> Study:
 
     :param accession: ``MGYS…``, ``PRJ…``, ``ERP…``, ``SRP…`` or ``DRP…``
     """
-    study = selectors.study_get(user=request.user, accession=accession)
-    for name, value in selectors.study_counts(user=request.user, study=study).items():
-        setattr(study, name, value)
-    return study
+    return selectors.study_get(user=request.user, accession=accession, with_counts=True)
 
 
 @router.get("/studies/{accession}/analyses", response={200: list[AnalysisOut], **ERRORS}, tags=["Studies"])

@@ -168,13 +168,15 @@ def study_list(*, user: Any, biome_lineage: str | None = None, search: str | Non
     return studies.order_by("-id")
 
 
-def study_get(*, user: Any, accession: str) -> Study:
+def study_get(*, user: Any, accession: str, with_counts: bool = False) -> Study:
     """The study known by an MGYS accession or by any ENA study accession (PRJ*/ERP/SRP/DRP).
 
     When several MGnify studies mirror one ENA study, the oldest is returned.
 
     :param user: the requesting user
     :param accession: ``MGYS00000001``, ``PRJEB1234`` or ``ERP001234``
+    :param with_counts: also read :func:`study_counts` as ``samples_count``, ``runs_count`` and
+        ``analyses_count`` attributes, in the same query (a study detail's one round trip)
     :raises InvalidAccessionError: when ``accession`` is none of those kinds
     :raises NotFound: when no study the user may see has it
     """
@@ -182,6 +184,8 @@ def study_get(*, user: Any, accession: str) -> Study:
         accession, STUDY_KINDS | {AccessionKind.MGNIFY_STUDY}, expected="study (MGYS/PRJ*/ERP/SRP/DRP)"
     )
     studies = visible_studies(user).select_related("biome", "ena_study").defer("search_vector", "ena_study__metadata")
+    if with_counts:
+        studies = studies.annotate(**study_counts(user=user, study_id=OuterRef("pk")))
     if kind == AccessionKind.MGNIFY_STUDY:
         study = studies.filter(accession=accession).first()
     else:
@@ -191,26 +195,29 @@ def study_get(*, user: Any, accession: str) -> Study:
     return study
 
 
-def study_counts(*, user: Any, study: Study) -> dict[str, int]:
-    """How many samples, runs and (active) analyses of ``study`` the user may see.
+def study_counts(*, user: Any, study_id: int | OuterRef) -> dict[str, Subquery]:
+    """How many samples, runs and (active) analyses of a study the user may see, as count subqueries.
+
+    The study is visible (the caller reads it in the same query): only each row's own visibility is left to
+    check, and the counts are index-only scans (``analysis_study_id``, ``run_study_id``, the M2M table's
+    ``(study_id, sample_id)``), exact however large the study.
 
     :param user: the requesting user
-    :param study: a study the user may see
+    :param study_id: the study's id, or ``OuterRef("pk")`` inside a query of studies
     """
-    # The study is visible (the caller got it so): only each row's own visibility is left to check, and the
-    # counts are index-only scans (``analysis_study_id``, ``run_study_id``), exact however large the study,
-    # all three in one query.
     counts = {
-        "samples_count": Sample.objects.visible_to(user).filter(InArrayOf("id", _sample_ids_of(study))),
-        "runs_count": Run.objects.visible_to(user).filter(study_id=study.id),
-        "analyses_count": Analysis.objects.visible_to(user).filter(study_id=study.id, is_superseded=False),
+        "samples_count": Sample.objects.visible_to(user).filter(InArrayOf("id", _sample_ids_of(study_id))),
+        "runs_count": Run.objects.visible_to(user).filter(study_id=study_id),
+        "analyses_count": Analysis.objects.visible_to(user).filter(study_id=study_id, is_superseded=False),
     }
-    return Study.objects.filter(pk=study.pk).values(**{name: _count_of(rows) for name, rows in counts.items()}).get()
+    return {name: _count_of(rows) for name, rows in counts.items()}
 
 
-def _sample_ids_of(study: Study) -> QuerySet:
+def _sample_ids_of(study_id: int | OuterRef) -> QuerySet:
     """The ids of the study's samples, as a subquery (the M2M table's ``(study_id, sample_id)`` index)."""
-    return Sample.studies.through.objects.filter(study_id=study.id).values("sample_id")
+    if isinstance(study_id, OuterRef):
+        study_id = OuterRef(study_id)  # one level deeper: inside the count's own subquery
+    return Sample.studies.through.objects.filter(study_id=study_id).values("sample_id")
 
 
 def _count_of(rows: QuerySet) -> Subquery:
@@ -236,7 +243,7 @@ def sample_list(*, user: Any, biome_lineage: str | None = None, study: Study | N
     if biome_lineage:
         samples = samples.filter(biome_id__in=biome_ids_under(biome_lineage))
     if study is not None:
-        samples = samples.filter(InArrayOf("id", _sample_ids_of(study)))
+        samples = samples.filter(InArrayOf("id", _sample_ids_of(study.id)))
     return samples.order_by("-id")
 
 

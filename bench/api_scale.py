@@ -266,13 +266,14 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    scale_data.build(args.database_url, args.scale, rebuild=args.rebuild)
-    settings = apply_database_settings(args.database_url, shipped=not args.server_defaults)
+    # Django is set up first: building the data reads the pipeline's JSON templates from our models.
     os.environ["EMG_DATABASE__URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "emgapiv2.settings")
     import django
 
     django.setup()
+    scale_data.build(args.database_url, args.scale, rebuild=args.rebuild)
+    settings = apply_database_settings(args.database_url, shipped=not args.server_defaults)
 
     targets = pick_targets(args.database_url)
     measured = endpoints(targets, *deep_position())
