@@ -250,12 +250,41 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
     """``?limit=50&offset=100``; ``limit`` at most :data:`MAX_LIMIT` and ``offset`` at most :data:`MAX_OFFSET`.
 
     Larger values are a 422 naming the parameter, rather than a slow page or a bigint overflow in Postgres.
-    The answer is ninja's ``{items, count}``.
+    The answer is ninja's ``{items, count}`` plus ``count_exact``: the count is bounded as the page-number
+    lists' is (:func:`bounded_count`), so a ledger of half a million items is not counted on every page, and
+    an estimate never contradicts the page just read.
     """
 
     class Input(Schema):
         limit: int = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description=f"Items per page, at most {MAX_LIMIT}")
         offset: int = Field(0, ge=0, le=MAX_OFFSET, description=f"Items to skip, at most {MAX_OFFSET}")
 
+    class Output(Schema):
+        items: list[Any]
+        count: int = Field(
+            description=f"Number of items in all: exact up to {EXACT_COUNT_LIMIT:,}, Postgres' estimate above "
+            "(then ``count_exact`` is false)"
+        )
+        count_exact: bool = Field(description="Whether ``count`` is exact")
+
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_limit=MAX_LIMIT, **kwargs)
+
+    def paginate_queryset(self, queryset: QuerySet, pagination: Input, request: HttpRequest, **params: Any) -> Any:
+        """The ``limit`` items from ``offset``, with their bounded count.
+
+        :param queryset: an ordered queryset, or a list (counted exactly)
+        :param pagination: the validated ``limit`` and ``offset``
+        :param request: the current request (unused)
+        """
+        offset, limit = pagination.offset, pagination.limit
+        rows = list(queryset[offset : offset + limit + 1])
+        items, has_next = rows[:limit], len(rows) > limit
+        if not isinstance(queryset, QuerySet):
+            return {"items": items, "count": self._items_count(queryset), "count_exact": True}
+        if not has_next and (items or offset == 0):
+            return {"items": items, "count": offset + len(items), "count_exact": True}  # this page is the end
+        count, exact = bounded_count(queryset)
+        if not exact:
+            count = max(count, offset + len(items) + int(has_next))
+        return {"items": items, "count": count, "count_exact": exact}

@@ -250,3 +250,22 @@ def test_openapi_documents_the_work_api_with_examples(client):
         assert components[name].get("examples"), name
     claim = paths["/api/v2/work/pipelines/{name}/{version}/claim"]["post"]
     assert claim["security"] and "409" in claim["responses"]
+
+
+def test_item_lists_count_exactly_up_to_the_bound_and_estimate_above(api, pipeline_token, monkeypatch):
+    """The ledger's limit/offset lists bound their count as the read API's do: a page that reaches the end
+    knows the exact count without counting; above the bound the count is the planner's, never below the page."""
+    from core import pagination
+
+    items = [{"input": {"run": f"ERR{n}"}} for n in range(12)]
+    assert api.post(f"{P}/items/bulk", {"items": items}, pipeline_token).status_code == 201
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 5)
+    monkeypatch.setattr(pagination, "planner_estimate", lambda cursor, sql, params: 3)  # far below the truth
+
+    first = api.get("/items?limit=4").json()
+    assert len(first["items"]) == 4 and first["count_exact"] is False and first["count"] == 6  # the 6 rows counted
+    last = api.get("/items?limit=4&offset=8").json()
+    assert len(last["items"]) == 4 and (last["count"], last["count_exact"]) == (12, True)
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 100)
+    assert api.get("/items?limit=4").json() | {"items": None} == {"items": None, "count": 12, "count_exact": True}
+    assert api.get("/items?limit=4&offset=20").json() == {"items": [], "count": 12, "count_exact": True}
