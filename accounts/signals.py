@@ -34,8 +34,10 @@ CURATOR_ADMIN_PERMISSIONS = (
             ("ena", "sample"),
             ("ena", "run"),
             ("drs", "drsobject"),
-            ("ledger", "pipeline"),
-            ("ledger", "workitem"),
+            # the work ledger's app label is ``workflows`` (the app it began in), not ``ledger``
+            ("workflows", "pipeline"),
+            ("workflows", "workitem"),
+            ("workflows", "workevent"),
         )
     ),
     "analyses.change_study",

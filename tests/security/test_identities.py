@@ -254,3 +254,21 @@ def test_admin_lists_hide_private_rows_from_staff_without_the_permission() -> No
         assert (private.accession in page) is sees_private, user
         change = client.get(f"/admin/analyses/study/{private.pk}/change/")
         assert (change.status_code == 200) is sees_private, (user, change.status_code)
+
+
+def test_the_curators_group_holds_every_permission_it_names() -> None:
+    """A permission named with a wrong app label is silently left out of the group; name each one that exists."""
+    from django.contrib.auth.models import Group
+
+    from accounts.permissions import CURATOR_CAPABILITIES, CURATORS_GROUP
+    from accounts.signals import CURATOR_ADMIN_PERMISSIONS
+
+    held = {
+        f"{app_label}.{codename}"
+        for app_label, codename in Group.objects.get(name=CURATORS_GROUP).permissions.values_list(
+            "content_type__app_label", "codename"
+        )
+    }
+    wanted = {capability.value for capability in CURATOR_CAPABILITIES} | set(CURATOR_ADMIN_PERMISSIONS)
+    assert wanted - held == set()
+    assert {"workflows.view_workitem", "workflows.view_workevent"} <= held
