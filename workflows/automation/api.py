@@ -25,6 +25,7 @@ from accounts.permissions import Capability, require_capability
 from accounts.throttle import count_launch
 from analyses.api import router as analyses_router
 from analyses.api_schemas import AnalysisAccession
+from analyses.models import Analysis
 from core.api import ErrorOut
 from core.errors import Conflict
 from workflows.automation.services import (
@@ -160,6 +161,8 @@ def rerun_analysis(request: HttpRequest, accession: AnalysisAccession):
     require_scope(request, TokenScope.LAUNCH)
     require_capability(request.user, Capability.RERUN_ANALYSES)
     analysis = visible_analysis(accession, user=request.user)
+    if analysis.state != Analysis.State.FAILED:  # refused before it counts as a launch (checked again under lock)
+        raise Conflict(f"{accession} is {analysis.state}: only failed analyses are re-run")
     count_launch(request.user.pk)
     report = rerun_analyses(
         analyses=[analysis],

@@ -91,9 +91,7 @@ def study_of_analyses(study_accession: str, analysis_accessions: list[str]) -> s
 
     :raises ValueError: the analyses are unknown, or of another study
     """
-    studies = set(
-        Study.objects.filter(analyses__accession__in=analysis_accessions).values_list("accession", flat=True)
-    )
+    studies = set(Study.objects.filter(analyses__accession__in=analysis_accessions).values_list("accession", flat=True))
     mirrored = set(Study.objects.by_accession(study_accession).values_list("accession", flat=True))
     if len(studies) != 1 or not studies <= mirrored:
         raise ValueError(
