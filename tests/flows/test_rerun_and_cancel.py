@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -62,7 +63,13 @@ def test_cancelling_a_running_analysis_cancels_its_head_job_on_slurm(platform_co
     """A real ``sleep`` head job recorded on a running analysis is gone from the queue after the cancel."""
     console = build_console(5)
     running, item = console.analyses["running"], console.items["running"]
-    job_id = SlurmClient().submit(JobSpec(name=f"head-{running.accession}", command="sleep 300"))
+    log = Path(platform_config.storage.work_root) / "sleep.out"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    job_id = SlurmClient().submit(
+        JobSpec(
+            name=f"head-{running.accession}", command="sleep 300", stdout=log, stderr=log, working_directory=log.parent
+        )
+    )
     try:
         wait_for(lambda: slurm_state(job_id) == JobState.RUNNING, 30, "the sleep job did not start")
         recording.record_slurm_jobs(

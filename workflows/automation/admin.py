@@ -62,7 +62,7 @@ CANCELLABLE_STATES = (Analysis.State.PENDING, Analysis.State.RUNNING)
 
 
 def flow_run_link(run: FlowRunInfo) -> SafeString:
-    return format_html('<a href="{}" target="_blank" rel="noopener">flow run {}</a>', run.ui_url, run.name)
+    return format_html('<a href="{}" class="flow-run-link">flow run {}</a>', run.ui_url, run.name)
 
 
 def change_link(obj: Any, text: str | None = None) -> SafeString:
