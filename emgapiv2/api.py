@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from accounts.api import router as accounts_router
 from analyses.api import router as analyses_router
 from core.api import add_error_handlers
+from workflows.automation.api import analysis_actions
 from workflows.automation.api import router as automation_router
 from workflows.ledger.api import router as ledger_router
 
@@ -20,6 +21,7 @@ api = NinjaAPI(
 add_error_handlers(api)
 
 api.add_router("/", analyses_router)
+api.add_router("/analyses/", analysis_actions)  # rerun, cancel: beside the analysis they act on
 api.add_router("/work/", ledger_router)
 api.add_router("/private/", automation_router)
 api.add_router("/auth/", accounts_router)

@@ -459,6 +459,11 @@ class AnalysisAdmin(ConsoleAdminMixin, PrivacyListMixin, AccessionSearchMixin, a
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # analyses are created by the platform (one per run, pipeline and version), never by hand
 
+    def has_delete_permission(self, request: HttpRequest, obj: Analysis | None = None) -> bool:
+        """Never by hand: an analysis is the record of work done (its ledger item, files and DRS objects point
+        at it); deleting one would leave them dangling and let the run be analysed again unasked."""
+        return False
+
     def console_for(self, request: HttpRequest, obj: Analysis) -> console.Console:
         return console.analysis_console(obj)
 

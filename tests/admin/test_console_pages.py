@@ -362,6 +362,15 @@ def test_ledger_records_cannot_be_deleted(admin_client, dev_data):
     assert WorkItem.objects.filter(pk=item.pk).exists() and response.status_code in (200, 302)
 
 
+def test_analyses_cannot_be_deleted(admin_client, dev_data):
+    """An analysis is the record of work done: its ledger item, files and DRS objects point at it."""
+    analysis = Analysis.objects.first()
+    assert admin_client.get(_url(Analysis, "delete", analysis.pk)).status_code == 403
+    assert admin_client.post(_url(Analysis, "delete", analysis.pk), {"post": "yes"}).status_code == 403
+    assert "delete_selected" not in admin_client.get(_url(Analysis, "changelist")).content.decode()
+    assert Analysis.objects.filter(pk=analysis.pk).exists()
+
+
 # ---------------------------------------------------------------------------------------------- search
 
 

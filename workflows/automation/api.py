@@ -7,7 +7,7 @@ the flow run id and its UI link. Nobody identified: 401. Launches are limited pe
 
 ``POST /api/v2/analyses/{accession}/rerun`` (``accounts.rerun_analyses``) and ``.../cancel``
 (``accounts.launch_analyses``) act on one analysis through the same services as the admin. They are
-added to the analyses app's router (:data:`analysis_actions`, mounted below ``/analyses/``), so that
+on their own router (:data:`analysis_actions`), which ``emgapiv2.api`` mounts at ``/analyses/``, so that
 they sit beside the analysis they act on while the analyses app knows nothing of the automation.
 """
 
@@ -23,7 +23,6 @@ from accounts.auth import require_scope, signed_in
 from accounts.models import TokenScope
 from accounts.permissions import Capability, require_capability
 from accounts.throttle import count_launch
-from analyses.api import router as analyses_router
 from analyses.api_schemas import AnalysisAccession
 from analyses.models import Analysis
 from core.api import ErrorOut
@@ -41,7 +40,7 @@ from workflows.automation.services import (
 )
 
 router = Router(auth=signed_in, tags=["automation"])
-#: ``/api/v2/analyses/{accession}/rerun`` and ``.../cancel``: mounted on the analyses router below.
+#: ``/api/v2/analyses/{accession}/rerun`` and ``.../cancel``: mounted at ``/analyses/`` by ``emgapiv2.api``.
 analysis_actions = Router(auth=signed_in, tags=["automation"])
 
 
@@ -220,6 +219,3 @@ def cancel_running_analysis(request: HttpRequest, accession: AnalysisAccession):
         slurm_jobs_cancelled=cancelled.job_ids,
         slurm_error=cancelled.slurm_error,
     )
-
-
-analyses_router.add_router("/analyses/", analysis_actions)
