@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import capfirst
 
 from accounts.admin import VisibleRowsAdminMixin
 from ena.accessions import AccessionKind, accession_kind
@@ -150,17 +151,14 @@ SAMPLE_KINDS = (AccessionKind.BIOSAMPLE, AccessionKind.SAMPLE)
 
 
 class FamilyTitleMixin:
-    """Page titles that name the family: "ENA studies" (ENA's records mirrored) vs "MGnify studies".
-
-    Both apps have models called Study, Sample and Run; the index groups them under their apps' names,
-    and these titles keep the two apart on every list and change page too.
+    """Page titles that are the model's names, which name its family: "ENA studies" (ENA's records mirrored)
+    vs "MGnify studies" (the platform's; see the models' ``verbose_name``), rather than Django's "Select study
+    to change" on both.
     """
-
-    family: str = ""
 
     def _family_title(self, singular: bool) -> str:
         opts = self.model._meta  # type: ignore[attr-defined]
-        return f"{self.family} {opts.verbose_name if singular else opts.verbose_name_plural}"
+        return capfirst(opts.verbose_name if singular else opts.verbose_name_plural)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> Any:
         extra_context = {"title": self._family_title(singular=False), **(extra_context or {})}
@@ -187,7 +185,6 @@ def admin_link(obj: Any, text: str | None = None) -> SafeString | str:
 
 
 class ENAObjectAdmin(FamilyTitleMixin, VisibleRowsAdminMixin, AccessionSearchMixin, admin.ModelAdmin):
-    family = "ENA"
     search_fields = ("=accession", "title")
     list_filter = ("is_private",)
     readonly_fields = ("metadata_pretty", "created_at", "updated_at")

@@ -35,7 +35,8 @@ class Study(ENAObject):
     )
 
     class Meta(ENAObject.Meta):
-        verbose_name_plural = "studies"
+        verbose_name = "ENA study"
+        verbose_name_plural = "ENA studies"
 
 
 class Sample(ENAObject):
@@ -45,6 +46,9 @@ class Sample(ENAObject):
     title = models.TextField(blank=True, default="")
     tax_id = models.CharField(max_length=16, blank=True, default="")
     scientific_name = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta(ENAObject.Meta):
+        verbose_name = "ENA sample"
 
 
 class Run(ENAObject):
@@ -67,3 +71,6 @@ class Run(ENAObject):
     base_count = models.BigIntegerField(null=True, blank=True)
     first_public = models.DateField(null=True, blank=True)
     fastq_files = SchemaJSONField(schema=FASTQ_FILES_SCHEMA, default=list, blank=True)
+
+    class Meta(ENAObject.Meta):
+        verbose_name = "ENA run"

@@ -131,9 +131,8 @@ class ConsoleAdminMixin:
 
 
 class PrivacyListMixin(FamilyTitleMixin, VisibleRowsAdminMixin):
-    """Only rows the user may see; ``-id`` order; no second COUNT on big tables; "MGnify …" titles."""
+    """Only rows the user may see; ``-id`` order; no second COUNT on big tables; titles the models' names."""
 
-    family = "MGnify"
     ordering = ("-id",)
     show_full_result_count = False
     formfield_overrides = JSON_FORMFIELD_OVERRIDES

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from analyses.models import Analysis, Run
 from analyses.services import biome_ensure
+from core import pagination
 from tests.api.conftest import make_chain
 from workflows.automation import dashboard
 from workflows.automation.apps import SITE_HEADER, SITE_URL
@@ -168,6 +169,22 @@ def test_counts_by_state_are_the_databases_and_link_to_exactly_those_analyses(ad
         assert f"state__exact={state}" in link.href
         assert listed(admin_client, link.href) == number
     assert int(links.by_id["cd-state-all"].attrs["data-count"]) == 10
+    assert {links.by_id[f"cd-state-{state}"].attrs["data-exact"] for state in [*expected, "all"]} == {"true"}
+
+
+def test_a_state_above_the_exact_bound_is_the_planners_estimate_said_so(admin_client, runs, monkeypatch):
+    """Half a million completed analyses are not counted on every visit: above the bound, Postgres' estimate,
+    never below what was counted, marked "≈"; the small states a curator acts on stay exact."""
+    monkeypatch.setattr(dashboard, "EXACT_STATE_COUNT", 3)
+    monkeypatch.setattr(pagination, "planner_estimate", lambda cursor, sql, params: 2)  # below the truth
+    add_analyses(runs["public"], Analysis.State.COMPLETED, 6)
+    add_analyses(runs["public"], Analysis.State.FAILED, 2)
+    links = read_index(admin_client)
+    completed, failed = links.by_id["cd-state-completed"], links.by_id["cd-state-failed"]
+    assert (completed.attrs["data-count"], completed.attrs["data-exact"]) == ("4", "false")  # the 4 rows counted
+    assert (failed.attrs["data-count"], failed.attrs["data-exact"]) == ("2", "true")
+    assert links.by_id["cd-state-all"].attrs["data-exact"] == "false"
+    assert "≈4" in admin_client.get(INDEX).content.decode()
 
 
 def test_a_curator_without_the_capability_learns_nothing_of_private_analyses(runs, pipeline):

@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from analyses.models import Analysis
+from core.pagination import bounded_count
 from workflows.ledger import selectors as ledger
 from workflows.ledger.models import WorkItem
 
@@ -53,8 +54,11 @@ STATE_ORDER: tuple[str, ...] = (
     Analysis.State.PENDING.value,
     Analysis.State.COMPLETED.value,
 )
-#: The upper bound on queries :func:`build_dashboard` runs (asserted by the tests).
-MAX_QUERIES = 10
+#: States with at most this many analyses are counted exactly; above it, the planner's estimate ("about").
+EXACT_STATE_COUNT = 10_000
+#: The upper bound on queries :func:`build_dashboard` runs (asserted by the tests): one count per state, and
+#: an ``EXPLAIN`` for each state above :data:`EXACT_STATE_COUNT` (remembered for a minute).
+MAX_QUERIES = 13
 
 # Chart geometry (SVG user units): one bar per day.
 BAR_WIDTH = 16
@@ -74,6 +78,8 @@ class Counted:
     count: int
     url: str
     key: str = ""
+    #: False when ``count`` is Postgres' estimate (a state above :data:`EXACT_STATE_COUNT`)
+    exact: bool = True
 
 
 @dataclass(frozen=True)
@@ -175,18 +181,20 @@ def may_view(user: Any, model: type[Model]) -> bool:
 
 
 def analyses_by_state(*, viewer: Any) -> tuple[Counted, ...]:
-    """Visible analyses per state, every state listed (zero too), in :data:`STATE_ORDER` (one grouped query).
+    """Visible analyses per state, every state listed (zero too), in :data:`STATE_ORDER`.
 
+    Each state is counted exactly up to :data:`EXACT_STATE_COUNT` (an index-only scan of ``analysis_state_id``
+    that stops there) and estimated by the planner above it, as the API's lists are: grouping half a million
+    analyses by state read them all (144 ms), while the states a curator acts on (failed, running) are small.
     Superseded analyses are counted, as the changelist the numbers link to lists them.
     """
-    grouped = Analysis.objects.visible_to(viewer).order_by().values("state").annotate(count=Count("id"))
-    counts = dict(grouped.values_list("state", "count"))
-    return tuple(
-        Counted(
-            label=state, count=counts.get(state, 0), url=changelist_url(Analysis, {"state__exact": state}), key=state
-        )
-        for state in STATE_ORDER
-    )
+    visible = Analysis.objects.visible_to(viewer)
+    counted = []
+    for state in STATE_ORDER:
+        count, exact = bounded_count(visible.filter(state=state), limit=EXACT_STATE_COUNT)
+        url = changelist_url(Analysis, {"state__exact": state})
+        counted.append(Counted(label=state, count=count, url=url, key=state, exact=exact))
+    return tuple(counted)
 
 
 def failed_analyses(*, viewer: Any, since: datetime) -> Counted:
@@ -212,7 +220,7 @@ def analyses_per_day(*, viewer: Any, today: date, days: int = CHART_DAYS) -> dic
         .annotate(day=TruncDate("created_at"))
         .order_by()
         .values_list("day", "state")
-        .annotate(count=Count("id"))
+        .annotate(count=Count("*"))  # not COUNT(id): the ``analysis_created`` index does not carry the id
     )
     per_day: dict[date, dict[str, int]] = {}
     for day, state, count in rows:
@@ -336,4 +344,6 @@ def build_dashboard(*, user: Any, now: datetime | None = None) -> Dashboard:
 
 
 def total(counted: Iterable[Counted], *, url: str) -> Counted:
-    return Counted(label="all analyses", count=sum(c.count for c in counted), url=url, key="all")
+    counted = tuple(counted)
+    exact = all(c.exact for c in counted)
+    return Counted(label="all analyses", count=sum(c.count for c in counted), url=url, key="all", exact=exact)
