@@ -147,22 +147,71 @@ def test_a_reused_id_keeps_the_newest_submission_not_an_older_array_task() -> No
     from workflows.slurm.cli import merge_live_and_accounted, parse_sacct
 
     output = (
-        "218_0|COMPLETED|0:0|None|1||2026-11-30T05:40:47|2026-11-30T05:40:47|2026-11-30T05:40:48|move-data\n"
-        "218_0.batch|COMPLETED|0:0||1||2026-11-30T05:40:47|2026-11-30T05:40:47|2026-11-30T05:40:48|batch\n"
-        "218|COMPLETED|0:0|None|76||2026-11-30T06:08:22|2026-11-30T06:08:23|2026-11-30T06:09:39|"
+        "218_0|COMPLETED|0:0|None|1||2026-11-30T05:40:47|2026-11-30T05:40:47|2026-11-30T05:40:48|emgnode1|move-data\n"
+        "218_0.batch|COMPLETED|0:0||1||2026-11-30T05:40:47|2026-11-30T05:40:47|2026-11-30T05:40:48|emgnode1|batch\n"
+        "218|COMPLETED|0:0|None|76||2026-11-30T06:08:22|2026-11-30T06:08:23|2026-11-30T06:09:39|emgnode2|"
         "raw-reads-MGYA00000063-head\n"
-        "218.batch|COMPLETED|0:0||76|125540K|2026-11-30T06:08:23|2026-11-30T06:08:23|2026-11-30T06:09:39|batch\n"
+        "218.batch|COMPLETED|0:0||76|125540K|2026-11-30T06:08:23|2026-11-30T06:08:23|2026-11-30T06:09:39|emgnode2|batch\n"
     )
     jobs = merge_live_and_accounted({}, parse_sacct(output))
     assert list(jobs) == ["218"]
-    assert (jobs["218"].name, jobs["218"].state, jobs["218"].max_rss_bytes) == (
+    assert (jobs["218"].name, jobs["218"].state, jobs["218"].max_rss_bytes, jobs["218"].node) == (
         "raw-reads-MGYA00000063-head",
         JobState.COMPLETED,
         125540 * 1024,
+        "emgnode2",
     )
     # the tasks of one array, submitted together, all stay
     array = (
-        "300_0|COMPLETED|0:0|None|1||2026-11-30T06:00:00|2026-11-30T06:00:01|2026-11-30T06:00:02|move-data\n"
-        "300_1|FAILED|1:0|NonZeroExitCode|1||2026-11-30T06:00:00|2026-11-30T06:00:01|2026-11-30T06:00:02|move-data\n"
+        "300_0|COMPLETED|0:0|None|1||2026-11-30T06:00:00|2026-11-30T06:00:01|2026-11-30T06:00:02|emgnode1|move-data\n"
+        "300_1|FAILED|1:0|NonZeroExitCode|1||2026-11-30T06:00:00|2026-11-30T06:00:01|2026-11-30T06:00:02|emgnode1|move-data\n"
     )
     assert sorted(merge_live_and_accounted({}, parse_sacct(array))) == ["300_0", "300_1"]
+
+
+def test_the_node_is_read_from_squeue_and_sacct_and_none_when_unassigned() -> None:
+    """Where a job runs (or ran) is Slurm's NodeList, as is; a job on no node yet has none, not a guess."""
+    from workflows.slurm.cli import parse_sacct, parse_squeue
+
+    live = parse_squeue(
+        "501|RUNNING|None|2026-12-01T10:00:00|2026-12-01T10:00:01|2026-12-01T11:00:01|1:05|emgnode3|head|of|it\n"
+        "502|PENDING|Priority|2026-12-01T10:00:00|N/A|N/A|0:00||waiting\n"
+        "503_[0-1]|PENDING|Dependency|2026-12-01T10:00:00|N/A|N/A|0:00||array\n"
+        "504|RUNNING|None|2026-12-01T10:00:00|2026-12-01T10:00:01|N/A|0:10|emgnode[1-2]|wide\n"
+    )
+    assert (live["501"].node, live["501"].name, live["501"].elapsed_seconds) == ("emgnode3", "head|of|it", 65)
+    assert live["502"].node is None and live["503_0"].node is None and live["503_1"].node is None
+    assert live["504"].node == "emgnode[1-2]"
+
+    accounted = parse_sacct(
+        "601|COMPLETED|0:0|None|12||2026-12-01T10:00:00|2026-12-01T10:00:01|2026-12-01T10:00:13|emgnode2|a|b\n"
+        "601.batch|COMPLETED|0:0||12|2048K|2026-12-01T10:00:01|2026-12-01T10:00:01|2026-12-01T10:00:13|emgnode2|batch\n"
+        "602|PENDING|0:0|None|0||2026-12-01T10:00:00|Unknown|Unknown|None assigned|queued\n"
+        "603|CANCELLED by 0|0:0|None|0||2026-12-01T10:00:00|None|2026-12-01T10:00:05|None assigned|never-ran\n"
+    )
+    assert (accounted["601"].node, accounted["601"].name, accounted["601"].max_rss_bytes) == (
+        "emgnode2",
+        "a|b",
+        2048 * 1024,
+    )
+    assert accounted["602"].node is None and accounted["603"].node is None
+
+
+def test_the_merged_record_keeps_accountings_node_once_terminal_else_the_live_one() -> None:
+    from workflows.slurm.cli import merge_live_and_accounted
+
+    def job(job_id: str, state: JobState, node: str | None, accounted: bool = False) -> SlurmJob:
+        return SlurmJob(job_id=job_id, name="n", state=state, raw_state=state.name, node=node, accounted=accounted)
+
+    merged = merge_live_and_accounted(
+        {"1": job("1", JobState.COMPLETED, "emgnode1"), "2": job("2", JobState.RUNNING, "emgnode2")},
+        {"1": job("1", JobState.COMPLETED, "emgnode3", accounted=True), "2": job("2", JobState.RUNNING, None)},
+    )
+    assert (merged["1"].node, merged["2"].node) == ("emgnode3", "emgnode2")
+    # accounting has no node yet for a terminal job squeue still shows: the controller's word stands
+    merged = merge_live_and_accounted(
+        {"3": job("3", JobState.FAILED, "emgnode1")}, {"3": job("3", JobState.FAILED, None, accounted=True)}
+    )
+    assert merged["3"].node == "emgnode1"
+    # gone from squeue: accounting's node
+    assert merge_live_and_accounted({}, {"4": job("4", JobState.COMPLETED, "emgnode2")})["4"].node == "emgnode2"

@@ -28,8 +28,13 @@ from workflows.slurm.states import JobState
 
 logger = logging.getLogger(__name__)
 
-SQUEUE_FORMAT = "%i|%T|%r|%V|%S|%e|%M|%j"
-SACCT_FIELDS = "JobID,State,ExitCode,Reason,ElapsedRaw,MaxRSS,Submit,Start,End,JobName"
+# JobName stays last in both: a name may hold "|", so lines are split with maxsplit up to it.
+SQUEUE_FORMAT = "%i|%T|%r|%V|%S|%e|%M|%N|%j"
+SACCT_FIELDS = "JobID,State,ExitCode,Reason,ElapsedRaw,MaxRSS,Submit,Start,End,NodeList,JobName"
+_SQUEUE_FIELD_COUNT = SQUEUE_FORMAT.count("|") + 1
+_SACCT_FIELD_COUNT = SACCT_FIELDS.count(",") + 1
+# What Slurm prints for a job on no node yet: squeue's empty %N, sacct's "None assigned".
+_NO_NODE = ("", "None assigned", "(null)")
 _IGNORED_CANCEL_ERRORS = ("already completing or completed", "invalid job id")
 
 
@@ -70,26 +75,7 @@ class CliBackend:
             if "invalid job id" in message.lower():
                 return {}  # every id has left the controller's memory (MinJobAge): sacct knows them
             raise SlurmError(message, command=command)
-        jobs: dict[str, SlurmJob] = {}
-        for line in result.stdout.splitlines():
-            fields = line.split("|", 7)
-            if len(fields) != 8:
-                continue
-            job_id, raw_state, reason, submit, start, end, used, name = fields
-            state = JobState.from_slurm(raw_state)
-            for expanded in expand_array_id(job_id):
-                jobs[expanded] = SlurmJob(
-                    job_id=expanded,
-                    name=name,
-                    state=state,
-                    raw_state=raw_state,
-                    reason=None if reason in ("None", "") else reason,
-                    elapsed_seconds=parse_duration(used),
-                    submit_time=parse_time(submit),
-                    start_time=parse_time(start),
-                    end_time=parse_time(end) if state.is_terminal else None,
-                )
-        return jobs
+        return parse_squeue(result.stdout)
 
     def _sacct(self, ids: str) -> dict[str, SlurmJob]:
         command = ["sacct", "--noheader", "--parsable2", f"--jobs={ids}", f"--format={SACCT_FIELDS}"]
@@ -181,6 +167,37 @@ def sbatch_command(spec: JobSpec, array: ArraySpec | None = None) -> list[str]:
     return command
 
 
+def parse_node(text: str) -> str | None:
+    """Slurm's NodeList as is (``emgnode[1-2]`` stays compressed), or ``None`` when no node is assigned."""
+    text = text.strip()
+    return None if text in _NO_NODE else text
+
+
+def parse_squeue(output: str) -> dict[str, SlurmJob]:
+    """Jobs (and array tasks, pending ranges expanded) from ``squeue --format=<SQUEUE_FORMAT>`` output."""
+    jobs: dict[str, SlurmJob] = {}
+    for line in output.splitlines():
+        fields = line.split("|", _SQUEUE_FIELD_COUNT - 1)
+        if len(fields) != _SQUEUE_FIELD_COUNT:
+            continue
+        job_id, raw_state, reason, submit, start, end, used, node, name = fields
+        state = JobState.from_slurm(raw_state)
+        for expanded in expand_array_id(job_id):
+            jobs[expanded] = SlurmJob(
+                job_id=expanded,
+                name=name,
+                state=state,
+                raw_state=raw_state,
+                reason=None if reason in ("None", "") else reason,
+                elapsed_seconds=parse_duration(used),
+                submit_time=parse_time(submit),
+                start_time=parse_time(start),
+                end_time=parse_time(end) if state.is_terminal else None,
+                node=None if state is JobState.PENDING else parse_node(node),
+            )
+    return jobs
+
+
 def parse_sacct(output: str) -> dict[str, SlurmJob]:
     """Jobs (and array tasks) from ``sacct --parsable2 --format=<SACCT_FIELDS>`` output, steps folded in.
 
@@ -193,10 +210,10 @@ def parse_sacct(output: str) -> dict[str, SlurmJob]:
     batch_signal: dict[str, int] = {}
     superseded: set[str] = set()
     for line in output.splitlines():
-        fields = line.split("|", 9)
-        if len(fields) != 10:
+        fields = line.split("|", _SACCT_FIELD_COUNT - 1)
+        if len(fields) != _SACCT_FIELD_COUNT:
             continue
-        job_id, raw_state, exit_text, reason, elapsed, max_rss, submit, start, end, name = fields
+        job_id, raw_state, exit_text, reason, elapsed, max_rss, submit, start, end, node, name = fields
         if "." in job_id:  # a step (batch, extern, 0...): only its memory and signal matter here
             parent = job_id.split(".", 1)[0]
             if parent in superseded:
@@ -234,6 +251,7 @@ def parse_sacct(output: str) -> dict[str, SlurmJob]:
                 submit_time=submitted,
                 start_time=parse_time(start),
                 end_time=parse_time(end),
+                node=None if state is JobState.PENDING else parse_node(node),
                 accounted=state.is_terminal,
             )
     for job_id, rss in peak_rss.items():
@@ -267,16 +285,24 @@ def _newest_submission_per_base_id(jobs: dict[str, SlurmJob]) -> dict[str, Slurm
 def merge_live_and_accounted(live: dict[str, SlurmJob], accounted: dict[str, SlurmJob]) -> dict[str, SlurmJob]:
     """One record per job from squeue's (fresher) and sacct's (final once terminal) views.
 
-    A terminal job takes accounting's state and exit code. Its name comes from the controller while
+    A terminal job takes accounting's state, exit code and node. Its name comes from the controller while
     squeue still shows it: slurmdbd writes a placeholder job named "allocation" when a job's step
-    reaches it before the job's own start record, and sacct shows that name for a moment.
+    reaches it before the job's own start record, and sacct shows that name for a moment (and the
+    controller's node stands in should accounting not name one yet). A live job keeps squeue's node.
     """
     merged: dict[str, SlurmJob] = {}
     for job_id in {**accounted, **live}:
         current, final = live.get(job_id), accounted.get(job_id)
         if final is not None and (current is None or current.state.is_terminal) and final.state.is_terminal:
             merged[job_id] = (
-                final if current is None else replace(final, name=current.name, reason=final.reason or current.reason)
+                final
+                if current is None
+                else replace(
+                    final,
+                    name=current.name,
+                    reason=final.reason or current.reason,
+                    node=final.node or current.node,
+                )
             )
         elif current is not None:
             merged[job_id] = _with_accounting(current, final)

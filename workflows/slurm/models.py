@@ -123,6 +123,8 @@ class SlurmJob:
     :param reason: why it waits or why it ended (``Dependency``, ``NonZeroExitCode``, ``TimeLimit``...).
     :param elapsed_seconds: wall time used so far or in total.
     :param max_rss_bytes: peak resident memory over the job's steps (``None`` if not sampled).
+    :param node: the NodeList Slurm reports (``emgnode1``, ``emgnode[1-2]``): where it runs or ran;
+        ``None`` while pending (squeue's empty ``%N``, sacct's "None assigned"), never guessed.
     :param accounted: True when this record comes from accounting (sacct), which is final.
     """
 
@@ -138,6 +140,7 @@ class SlurmJob:
     submit_time: datetime | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
+    node: str | None = None
     accounted: bool = False
 
     @property

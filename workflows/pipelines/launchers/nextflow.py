@@ -365,10 +365,10 @@ class NextflowLauncher(Launcher):
             steps_done=sum(1 for step in steps.values() if TaskStatus(step.state).is_done),
             steps_total=len(steps) if state.is_final else None,
             head_job_id=handle.head_job_id,
-            head_job_state=head.state.name if head is not None and head.known_to_slurm else None,
             slurm_job_ids=[handle.head_job_id] + [s.slurm_job_id for s in steps.values() if s.slurm_job_id],
             steps=list(steps.values()),
         )
+        progress.take_slurm_jobs(head, jobs)  # head state, node and wall time; asked steps' nodes
         if state == PipelineState.COMPLETED and failed:
             # errorStrategy 'ignore' lets Nextflow exit 0 with failed tasks: report them.
             progress.state = PipelineState.FAILED

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
 
 from analyses.schemas import SlurmJobRecord
-from workflows.slurm import JobState
+from workflows.slurm import JobState, SlurmJob
 
 
 class PipelineState(StrEnum):
@@ -52,6 +53,8 @@ class StepRecord(BaseModel):
     state: str
     exit_code: int | None = None
     duration_seconds: float | None = None
+    #: the node Slurm reports for the step's own job (only when the launcher asked Slurm about that job)
+    node: str | None = None
 
 
 class PipelineProgress(BaseModel):
@@ -66,13 +69,44 @@ class PipelineProgress(BaseModel):
     head_job_id: str
     #: the head job's Slurm state by name (``RUNNING``, ``TIMEOUT``, ``NODE_FAIL``...); None if Slurm knows no such job
     head_job_state: str | None = None
+    #: the node(s) Slurm reports for the head job (its NodeList); None while pending or unknown to Slurm
+    head_job_node: str | None = None
+    #: the head job's wall time so far or in total, as Slurm reports it
+    head_job_elapsed_seconds: int | None = None
     slurm_job_ids: list[str] = []
     steps: list[StepRecord] = []
 
+    def take_slurm_jobs(self, head: SlurmJob | None, jobs: Mapping[str, SlurmJob]) -> None:
+        """Record what Slurm said of the head job and of the steps' own jobs the launcher asked about.
+
+        Only Slurm's words: the head's state, node and wall time (when Slurm knows the job), and the node
+        of each step whose job is in ``jobs``; a step not asked about keeps no node.
+        """
+        known = head is not None and head.known_to_slurm
+        self.head_job_state = head.state.name if known else None
+        self.head_job_node = head.node if known else None
+        self.head_job_elapsed_seconds = head.elapsed_seconds if known else None
+        for step in self.steps:
+            job = jobs.get(step.slurm_job_id) if step.slurm_job_id else None
+            if job is not None and job.node and step.slurm_job_id != self.head_job_id:
+                step.node = job.node
+
     def slurm_job_records(self) -> list[SlurmJobRecord]:
-        """The head job and every step's Slurm job, shaped for ``Provenance.slurm_jobs``."""
+        """The head job and every step's Slurm job, shaped for ``Provenance.slurm_jobs``.
+
+        A step run inside the head job (its ``slurm_job_id`` is the head's) ran on the head's node.
+        """
         now = datetime.now(UTC)
-        records = [SlurmJobRecord(job_id=self.head_job_id, step="head", state=self.state.upper(), updated_at=now)]
+        records = [
+            SlurmJobRecord(
+                job_id=self.head_job_id,
+                step="head",
+                state=self.state.upper(),
+                updated_at=now,
+                node=self.head_job_node,
+                elapsed_seconds=self.head_job_elapsed_seconds,
+            )
+        ]
         records += [
             SlurmJobRecord(
                 job_id=step.slurm_job_id,
@@ -81,6 +115,7 @@ class PipelineProgress(BaseModel):
                 exit_code=step.exit_code,
                 updated_at=now,
                 elapsed_seconds=None if step.duration_seconds is None else round(step.duration_seconds),
+                node=self.head_job_node if step.slurm_job_id == self.head_job_id else step.node,
             )
             for step in self.steps
             if step.slurm_job_id

@@ -263,10 +263,10 @@ class SnakemakeLauncher(Launcher):
             steps_done=run.steps_done,
             steps_total=run.steps_total if run.steps_total is not None else (0 if run.nothing_to_do else None),
             head_job_id=handle.head_job_id,
-            head_job_state=head.state.name if head is not None and head.known_to_slurm else None,
             slurm_job_ids=[handle.head_job_id] + [s.slurm_job_id for s in steps if s.slurm_job_id],
             steps=steps,
         )
+        progress.take_slurm_jobs(head, jobs)  # head state, node and wall time; asked steps' nodes
         if head_state == PipelineState.COMPLETED and not (run.complete or run.nothing_to_do):
             # Snakemake exited 0 without finishing the DAG (should not happen): do not call it done.
             progress.state = PipelineState.FAILED
