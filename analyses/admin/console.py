@@ -11,6 +11,7 @@ run → Slurm jobs → result files.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,9 @@ PFAM_TOP = 10
 WORK_ITEM_BY_REF_URL = "workflows_workitem_by_ref"
 #: The Slurm job records' fields shown, in order.
 SLURM_JOB_HEADERS = ("step", "job id", "node", "state", "exit code", "elapsed")
+#: A failed flag's ``<step>: <message>`` (``recording.mark_failed``); steps are lower-case words, which an
+#: exception's class name (``RuntimeError: …``, a message of no step) is not.
+_FLAG_STEP = re.compile(r"^(?P<step>[a-z][a-z0-9_.-]*): (?P<message>.+)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -160,16 +164,26 @@ def analysis_chain(analysis: Analysis) -> list[ChainLink]:
 
 
 def failure_box(analysis: Analysis) -> dict[str, Any] | None:
-    """The failed step, the message and the end of the step's log, for a FAILED analysis (reads one log tail)."""
+    """The failed step, the message and the end of the step's log, for a FAILED analysis (reads one log tail).
+
+    An analysis that failed before it had a provenance (selecting or fetching its reads) has only its status
+    flag, which ``recording.mark_failed`` writes as ``<step>: <message>``: the step is read from there.
+    """
     if analysis.state != Analysis.State.FAILED:
         return None
     provenance = analysis.provenance or {}
     flag = (analysis.status or {}).get(AnalysisStatusFlag.ANALYSIS_FAILED.value) or {}
-    log = failed_step_log(provenance.get("work_dir"), provenance.get("failed_step"))
+    flag_message = flag.get("message") or ""
+    step, message = provenance.get("failed_step"), provenance.get("error_message")
+    if not step and not message and (prefixed := _FLAG_STEP.match(flag_message)):
+        step, message = prefixed["step"], prefixed["message"]
+    message = message or flag_message or "no message recorded"
+    log = failed_step_log(provenance.get("work_dir"), step)
     return {
-        "step": provenance.get("failed_step") or "unknown",
-        "message": provenance.get("error_message") or flag.get("message") or "no message recorded",
-        "flag_message": flag.get("message") if flag.get("message") != provenance.get("error_message") else None,
+        "step": step or "unknown",
+        "message": message,
+        # the flag only when it says more than the box already does
+        "flag_message": flag_message if flag_message not in (message, f"{step}: {message}") else None,
         "failed_at": flag.get("at"),
         "log": log,
         "log_lines": "\n".join(log.lines),

@@ -17,6 +17,8 @@ from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.urls import reverse
 
+from analyses import recording
+from analyses.admin.console import failure_box
 from analyses.admin.failure import TAIL_BYTES, failed_step_log, tail_lines
 from analyses.models import Analysis, Run, Sample, Study
 from analyses.schemas import (
@@ -210,6 +212,26 @@ def test_missing_log_says_where_it_was_looked_for(admin_client, dev_data, tmp_pa
     analysis = _failed(tmp_path / "empty")
     content = admin_client.get(_change(analysis)).content.decode()
     assert f"log not found at <code>{tmp_path / 'empty' / 'logs' / 'fastp.log'}</code>" in content
+
+
+def test_failure_before_any_provenance_names_the_step_once(admin_client, dev_data):
+    """Failing while fetching reads leaves no provenance, only the status flag ``<step>: <message>``: the box
+    names the step from it and shows the message once (it read "step unknown" and repeated the message)."""
+    analysis = Analysis.objects.filter(is_private=False).exclude(state=Analysis.State.COMPLETED).first()
+    Analysis.objects.filter(pk=analysis.pk).update(state=Analysis.State.RUNNING, provenance=None, status={})
+    analysis.refresh_from_db()
+    message = "ERR1_1.fastq.gz failed its check: ENA says md5 0000, got md5 0b9e; file not kept"
+    recording.mark_failed(analysis=analysis, failed_step="fetch_reads", message=message)
+
+    content = admin_client.get(_change(analysis)).content.decode()
+
+    box = content[content.index('class="console-failure"') :]
+    box = box[: box.index("</section>")]
+    assert "<code>fetch_reads</code>" in box
+    assert box.count("ENA says md5 0000") == 1 and "Status flag" not in box
+    # a message of no step (an exception's name before the colon) is not read as a step
+    analysis.status = {"analysis_failed": {"message": "RuntimeError: boom"}}
+    assert failure_box(analysis)["step"] == "unknown" and failure_box(analysis)["message"] == "RuntimeError: boom"
 
 
 def test_step_names_cannot_leave_the_work_area(tmp_path):
