@@ -1,8 +1,9 @@
 """The admin in a real browser: headless Chromium (Playwright) against a live Django server.
 
 A curator logs in through the login form, finds a study with the search box and starts its analysis
-with the "Analyse selected studies" action; the success message links the flow run, which must exist
-in a real Prefect server (started here with the analyse-study deployment; no worker, so it only waits).
+with the "Analyse selected studies" action, through its confirmation page; the success message links
+the flow run, which must exist in a real Prefect server (started here with the analyse-study deployment;
+no worker, so it only waits).
 A submitter and an anonymous visitor are kept out of the admin. Each step leaves a screenshot in
 ``$EMG_TEST_ARTIFACTS`` (default ``.local/test-artifacts/browser/``), to see what the browser saw.
 
@@ -158,10 +159,16 @@ def test_curator_finds_a_study_and_starts_its_analysis(page: Page, live_server, 
     page.locator("select[name=action]").select_option(label="Analyse selected studies")
     with page.expect_navigation():
         page.locator("button[name=index]").click()
+    # The confirmation page says how many analyses will start (the study has no runs imported yet: none),
+    # then the flow run starts, which imports the study from ENA first.
+    expect(page.locator("#automation-summary")).to_contain_text("in 1 flow run(s)")
+    screenshot(page, "curator-3-confirmation")
+    with page.expect_navigation():
+        page.locator("input[name=apply]").click()
     success = page.locator("ul.messagelist li.success")
     expect(success).to_contain_text(f"{study.accession}: flow run")
     expect(success).to_contain_text("started")
-    screenshot(page, "curator-3-action-result-message")
+    screenshot(page, "curator-4-action-result-message")
 
     href = success.locator("a").get_attribute("href")
     assert href is not None
@@ -174,7 +181,7 @@ def test_curator_finds_a_study_and_starts_its_analysis(page: Page, live_server, 
     assert flow_run.deployment_id == deployment.id
     assert flow_run.parameters["study_accession"] == STUDY_ENA_ACCESSION
     assert f"requested-by:{CURATOR[0]}" in flow_run.tags
-    expect(success.locator("a")).to_have_text(flow_run.name)
+    expect(success.locator("a")).to_have_text(f"flow run {flow_run.name}")
 
 
 def test_submitter_cannot_reach_the_admin(page: Page, live_server) -> None:

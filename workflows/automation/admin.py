@@ -16,7 +16,7 @@ as the API (:mod:`workflows.automation.services`) and reports with links to the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,6 @@ from workflows.automation.services import (
 )
 from workflows.ledger import services as ledger_services
 from workflows.ledger.admin import WorkItemAdmin
-from workflows.ledger.errors import LedgerError
 from workflows.ledger.models import LEASED_STATES, WorkItem, WorkState
 
 CONFIRM_TEMPLATE = "admin/automation/confirm.html"
@@ -397,36 +396,36 @@ class AutomatedAnalysisAdmin(ConfirmingAdminMixin, AnalysisAdmin):
         return analysis
 
     def rerun_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        analysis = self._one(request, object_id)
-        if not self.has_rerun_permission(request):
-            raise PermissionDenied
-        change_url = reverse(
-            f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change", args=[analysis.pk]
-        )
-        if request.method == "POST" and APPLY in request.POST:
-            self.apply_rerun(request, [analysis])
-            return HttpResponseRedirect(change_url)
-        return self.confirmation_page(
-            request,
-            rerun_confirmation([analysis]),
-            hidden=(),
-            back_url=change_url,
-            object_link=change_link(analysis, analysis.accession),
+        return self.one_analysis_action(
+            request, object_id, self.has_rerun_permission, rerun_confirmation, self.apply_rerun
         )
 
     def cancel_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        analysis = self._one(request, object_id)
-        if not self.has_launch_permission(request):
-            raise PermissionDenied
-        change_url = reverse(
-            f"admin:{self.model._meta.app_label}_{self.model._meta.model_name}_change", args=[analysis.pk]
+        return self.one_analysis_action(
+            request, object_id, self.has_launch_permission, cancel_confirmation, self.apply_cancel
         )
+
+    def one_analysis_action(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        permitted: Callable[[HttpRequest], bool],
+        confirmation: Callable[[list[Analysis]], Confirmation],
+        apply: Callable[[HttpRequest, list[Analysis]], None],
+    ) -> HttpResponse:
+        """A button on one analysis' page: its confirmation page, then (posted with ``apply``) the action, back
+        on the analysis' page with the messages."""
+        analysis = self._one(request, object_id)
+        if not permitted(request):
+            raise PermissionDenied
+        opts = self.model._meta
+        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[analysis.pk])
         if request.method == "POST" and APPLY in request.POST:
-            self.apply_cancel(request, [analysis])
+            apply(request, [analysis])
             return HttpResponseRedirect(change_url)
         return self.confirmation_page(
             request,
-            cancel_confirmation([analysis]),
+            confirmation([analysis]),
             hidden=(),
             back_url=change_url,
             object_link=change_link(analysis, analysis.accession),
@@ -485,6 +484,8 @@ def cancel_confirmation(analyses: list[Analysis]) -> Confirmation:
 class AutomatedWorkItemAdmin(ConfirmingAdminMixin, WorkItemAdmin):
     """Work items whose *re-run* and *cancel* act on their analysis (queue and run it; stop it on Slurm)."""
 
+    actions = ("rerun", "cancel")
+
     def has_rerun_permission(self, request: HttpRequest) -> bool:
         return has_capability(request.user, Capability.RERUN_ANALYSES)
 
@@ -499,46 +500,16 @@ class AutomatedWorkItemAdmin(ConfirmingAdminMixin, WorkItemAdmin):
         items = list(queryset.select_related("pipeline").order_by("pk"))
         analyses = analyses_of(items)
         if APPLY not in request.POST:
-            rows, count = [], 0
-            for item in items:
-                analysis = analyses.get(item.pk)
-                if item.state not in ledger_services.RERUNNABLE_STATES:
-                    what = f"skipped: it is {item.state}"
-                elif analysis is not None:
-                    count += 1
-                    what = format_html(
-                        "re-run analysis {} by a new flow run", change_link(analysis, analysis.accession)
-                    )
-                else:
-                    count += 1
-                    what = "back to pending in the ledger (no analysis: its wrapper claims it)"
-                rows.append((change_link(item, f"item {item.pk}"), item.pipeline, item.state, what))
-            return self.confirmation_page(
-                request,
-                Confirmation(
-                    title="Re-run work items",
-                    intro="A work item of an analysis is re-run as the analysis is: queued again and run by a "
-                    "flow run. Other items (external wrappers') go back to pending for their wrapper to claim.",
-                    headers=("item", "pipeline", "state", "what happens"),
-                    rows=rows,
-                    summary=f"{count} item(s) will be re-run; {len(items) - count} skipped.",
-                    submit_label=f"Re-run {count}",
-                    can_apply=count > 0,
-                ),
-                hidden=self.action_hidden(request, queryset),
-                back_url=self.changelist_url(),
-            )
-        rerunnable = [item for item in items if item.state in ledger_services.RERUNNABLE_STATES]
+            return self.items_confirmation(request, queryset, items, analyses, ITEM_RERUN)
+        rerunnable = [item for item in items if item.state in ITEM_RERUN.allowed]
         report = rerun_analyses(
             analyses=[analyses[item.pk] for item in rerunnable if item.pk in analyses],
             requested_by=request.user.get_username(),
             actor=actor_of(request.user),
         )
         report_rerun(self, request, report)
-        self.ledger_only(request, [item for item in rerunnable if item.pk not in analyses], WorkState.PENDING)
-        for item in items:
-            if item.state not in ledger_services.RERUNNABLE_STATES:
-                self.message_user(request, f"item {item.pk} not re-run: it is {item.state}", messages.WARNING)
+        self.transition_in_ledger(request, [item for item in rerunnable if item.pk not in analyses], WorkState.PENDING)
+        self.report_skipped(request, items, ITEM_RERUN)
         return None
 
     @admin.action(description="Cancel the selected items", permissions=["launch"])
@@ -548,72 +519,98 @@ class AutomatedWorkItemAdmin(ConfirmingAdminMixin, WorkItemAdmin):
             return None
         items = list(queryset.select_related("pipeline").order_by("pk"))
         analyses = analyses_of(items)
-        cancellable = (WorkState.PENDING, *LEASED_STATES)
         if APPLY not in request.POST:
-            rows, count = [], 0
-            for item in items:
-                analysis = analyses.get(item.pk)
-                if item.state not in cancellable:
-                    what = f"skipped: it is {item.state}"
-                elif analysis is not None:
-                    count += 1
-                    what = format_html(
-                        "cancel analysis {} and its Slurm jobs", change_link(analysis, analysis.accession)
-                    )
-                else:
-                    count += 1
-                    what = "cancelled in the ledger (no analysis: its wrapper finds its lease gone)"
-                rows.append((change_link(item, f"item {item.pk}"), item.pipeline, item.state, what))
-            return self.confirmation_page(
-                request,
-                Confirmation(
-                    title="Cancel work items",
-                    intro="A work item of an analysis is cancelled as the analysis is: the item cancelled, the "
-                    "analysis failed by cancellation, its Slurm jobs stopped.",
-                    headers=("item", "pipeline", "state", "what happens"),
-                    rows=rows,
-                    summary=f"{count} item(s) will be cancelled; {len(items) - count} skipped.",
-                    submit_label=f"Cancel {count}",
-                    can_apply=count > 0,
-                ),
-                hidden=self.action_hidden(request, queryset),
-                back_url=self.changelist_url(),
-            )
+            return self.items_confirmation(request, queryset, items, analyses, ITEM_CANCEL)
         plain = []
         for item in items:
             analysis = analyses.get(item.pk)
-            if item.state not in cancellable:
-                self.message_user(request, f"item {item.pk} not cancelled: it is {item.state}", messages.WARNING)
-            elif analysis is None or analysis.state not in CANCELLABLE_STATES:
+            if item.state not in ITEM_CANCEL.allowed:
+                continue
+            if analysis is None or analysis.state not in CANCELLABLE_STATES:
                 plain.append(item)  # no analysis, or one already ended: the ledger alone
-            else:
-                try:
-                    report_cancel(
-                        self, request, analysis, cancel_analysis(analysis=analysis, actor=actor_of(request.user))
-                    )
-                except Conflict as refusal:
-                    self.message_user(request, f"{analysis.accession} not cancelled: {refusal}", messages.WARNING)
-        self.ledger_only(request, plain, WorkState.CANCELLED)
+                continue
+            try:
+                report_cancel(self, request, analysis, cancel_analysis(analysis=analysis, actor=actor_of(request.user)))
+            except Conflict as refusal:
+                self.message_user(request, f"{analysis.accession} not cancelled: {refusal}", messages.WARNING)
+        self.transition_in_ledger(request, plain, WorkState.CANCELLED)
+        self.report_skipped(request, items, ITEM_CANCEL)
         return None
 
-    def ledger_only(self, request: HttpRequest, items: list[WorkItem], to_state: WorkState) -> None:
-        """Items of no analysis change in the ledger alone, as the ledger's own admin does."""
-        done = 0
+    def items_confirmation(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[WorkItem],
+        items: list[WorkItem],
+        analyses: dict[int, Analysis],
+        action: ItemAction,
+    ) -> TemplateResponse:
+        """The confirmation page of a work-item action: what happens to each item, and to its analysis."""
+        rows, count = [], 0
         for item in items:
-            try:
-                ledger_services.transition(
-                    item=item,
-                    to_state=to_state,
-                    actor=actor_of(request.user),
-                    override_lease=True,
-                    reset_attempts=True,
-                    message=f"{to_state} from the admin",
-                )
-                done += 1
-            except LedgerError as error:
-                self.message_user(request, str(error), messages.WARNING)
-        if done:
-            self.message_user(request, f"{done} item(s) moved to {to_state} in the ledger.", messages.SUCCESS)
+            analysis = analyses.get(item.pk)
+            if item.state not in action.allowed:
+                what = f"skipped: it is {item.state}"
+            elif analysis is not None:
+                what = format_html(action.on_analysis, change_link(analysis, analysis.accession))
+            else:
+                what = action.on_ledger_only
+            count += item.state in action.allowed
+            rows.append((change_link(item, f"item {item.pk}"), item.pipeline, item.state, what))
+        confirmation = Confirmation(
+            title=action.title,
+            intro=action.intro,
+            headers=("item", "pipeline", "state", "what happens"),
+            rows=rows,
+            summary=f"{count} item(s) will be {action.done}; {len(items) - count} skipped.",
+            submit_label=f"{action.verb} {count}",
+            can_apply=count > 0,
+        )
+        return self.confirmation_page(
+            request, confirmation, hidden=self.action_hidden(request, queryset), back_url=self.changelist_url()
+        )
+
+    def report_skipped(self, request: HttpRequest, items: list[WorkItem], action: ItemAction) -> None:
+        for item in items:
+            if item.state not in action.allowed:
+                self.message_user(request, f"item {item.pk} not {action.done}: it is {item.state}", messages.WARNING)
+
+
+@dataclass(frozen=True)
+class ItemAction:
+    """What a work-item action says on its confirmation page, and the item states it acts on."""
+
+    verb: str
+    done: str
+    title: str
+    intro: str
+    allowed: tuple[WorkState, ...]
+    #: what happens to an item of an analysis (a format string taking the analysis' link)
+    on_analysis: str
+    #: what happens to an item of no analysis (an external wrapper's)
+    on_ledger_only: str
+
+
+ITEM_RERUN = ItemAction(
+    verb="Re-run",
+    done="re-run",
+    title="Re-run work items",
+    intro="A work item of an analysis is re-run as the analysis is: queued again and run by a flow run. Other items "
+    "(external wrappers') go back to pending for their wrapper to claim.",
+    allowed=tuple(ledger_services.RERUNNABLE_STATES),
+    on_analysis="re-run analysis {} by a new flow run",
+    on_ledger_only="back to pending in the ledger (no analysis: its wrapper claims it)",
+)
+ITEM_CANCEL = ItemAction(
+    verb="Cancel",
+    done="cancelled",
+    title="Cancel work items",
+    intro="A work item of an analysis is cancelled as the analysis is: the item cancelled, the analysis failed by "
+    "cancellation, its Slurm jobs stopped.",
+    allowed=(WorkState.PENDING, *LEASED_STATES),
+    on_analysis="cancel analysis {} and its Slurm jobs",
+    on_ledger_only="cancelled in the ledger (no analysis: its wrapper finds its lease gone)",
+)
 
 
 def analyses_of(items: list[WorkItem]) -> dict[int, Analysis]:

@@ -168,7 +168,8 @@ class WorkItemAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     search_help_text = WORK_ITEM_SEARCH_HELP
     ordering = ("-id",)
     show_full_result_count = False
-    actions = ("cancel", "rerun")
+    #: re-run and cancel are the automation app's (``workflows.automation.admin``): they act on the analysis too
+    actions = ()
     change_form_template = "admin/analyses/console_change_form.html"
     #: Written by the services only (registration, claims, transitions): never from a form.
     readonly_fields = (
@@ -368,9 +369,12 @@ class WorkItemAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
             ),
         )
 
-    def _transition_all(self, request: HttpRequest, queryset: QuerySet[WorkItem], to_state: WorkState) -> None:
-        done, refused = 0, []
-        for item in queryset:
+    def transition_in_ledger(self, request: HttpRequest, items: list[WorkItem], to_state: WorkState) -> None:
+        """Move ``items`` to ``to_state`` in the ledger alone (lease overridden, attempts granted again), saying
+        what was refused. The automation app's re-run and cancel use it for items of no analysis (an external
+        wrapper's); an analysis' item goes through the analysis' own services instead."""
+        done = 0
+        for item in items:
             try:
                 services.transition(
                     item=item,
@@ -382,18 +386,9 @@ class WorkItemAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
                 )
                 done += 1
             except LedgerError as error:
-                refused.append(str(error))
-        self.message_user(request, f"{done} item(s) moved to {to_state}.", messages.SUCCESS)
-        for message in refused[:10]:
-            self.message_user(request, message, messages.WARNING)
-
-    @admin.action(description="Cancel the selected items")
-    def cancel(self, request: HttpRequest, queryset: QuerySet[WorkItem]) -> None:
-        self._transition_all(request, queryset, WorkState.CANCELLED)
-
-    @admin.action(description="Re-run the selected failed items")
-    def rerun(self, request: HttpRequest, queryset: QuerySet[WorkItem]) -> None:
-        self._transition_all(request, queryset, WorkState.PENDING)
+                self.message_user(request, str(error), messages.WARNING)
+        if done:
+            self.message_user(request, f"{done} item(s) moved to {to_state} in the ledger.", messages.SUCCESS)
 
 
 @admin.register(WorkEvent)
