@@ -133,8 +133,22 @@ def _job_states(jobs: list[SlurmJobRecord]) -> list[tuple]:
     return [(job.job_id, job.step, job.state, job.exit_code) for job in jobs]
 
 
-def mark_failed(*, analysis: Analysis, message: str, failed_step: str | None = None) -> None:
+def mark_failed(
+    *, analysis: Analysis, message: str, failed_step: str | None = None, flow_run_id: str | None = None
+) -> None:
+    """Record the failure: state, the ``analysis_failed`` flag, and the step and message in the provenance.
+
+    :param flow_run_id: the Prefect flow run that failed it; an analysis that failed before its launch (selecting
+        or fetching reads) has no provenance yet, and gets one naming the pipeline and that flow run, so a curator
+        can follow it from the analysis
+    """
     provenance = Provenance.model_validate(analysis.provenance) if analysis.provenance else None
+    if provenance is None and flow_run_id:
+        provenance = Provenance(
+            pipeline_name=analysis.pipeline_name,
+            pipeline_version=analysis.pipeline_version,
+            prefect_flow_run_id=flow_run_id,
+        )
     fields: dict = {"state": Analysis.State.FAILED}
     if provenance is not None:
         fields["provenance"] = provenance.model_copy(update={"failed_step": failed_step, "error_message": message})

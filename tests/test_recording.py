@@ -73,3 +73,30 @@ def test_failure_keeps_step_and_message(chain) -> None:
     assert stored.provenance["failed_step"] == "megahit"
     recording.requeue(analysis=stored, message="re-run requested")
     assert Analysis.objects.get(pk=analysis.pk).state == Analysis.State.PENDING
+
+
+def test_a_failure_before_the_launch_records_the_flow_run_that_failed_it(chain) -> None:
+    """Failing while fetching reads, an analysis has no provenance yet: it gets one naming the pipeline, the step,
+    the message and the flow run, so the admin's chain leads a curator to that flow run."""
+    study, _sample, run = chain
+    (analysis,), _ = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    flow_run_id = "0b8f7c56-4a53-4a6e-9d6c-6f9b7a2f1c10"
+    recording.mark_failed(analysis=analysis, failed_step="fetch_reads", message="md5 mismatch", flow_run_id=flow_run_id)
+
+    provenance = Analysis.objects.get(pk=analysis.pk).provenance
+    assert provenance["prefect_flow_run_id"] == flow_run_id
+    assert (provenance["pipeline_name"], provenance["pipeline_version"]) == ("raw-reads", "1.0.0")
+    assert (provenance["failed_step"], provenance["error_message"]) == ("fetch_reads", "md5 mismatch")
+    assert provenance["slurm_jobs"] == [] and provenance["work_dir"] is None
+
+
+def test_a_failure_without_a_flow_run_leaves_no_provenance(chain) -> None:
+    study, _sample, run = chain
+    (analysis,), _ = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    recording.mark_failed(analysis=analysis, failed_step="fetch_reads", message="md5 mismatch")
+    stored = Analysis.objects.get(pk=analysis.pk)
+    assert stored.provenance is None and stored.status["analysis_failed"]["message"] == "fetch_reads: md5 mismatch"

@@ -260,8 +260,13 @@ def launch_with_retries(
     raise AssertionError("unreachable")
 
 
-def _failed(analysis: Analysis, step: str | None, message: str, claim: WorkClaim | None) -> AnalysisOutcome:
-    """Record the failure on the analysis and end the claim, in one transaction (or nothing, if the claim is gone)."""
+def _failed(
+    analysis: Analysis, step: str | None, message: str, claim: WorkClaim | None, flow_run_id: str | None = None
+) -> AnalysisOutcome:
+    """Record the failure on the analysis and end the claim, in one transaction (or nothing, if the claim is gone).
+
+    :param flow_run_id: the flow run failing it, recorded when the analysis has no provenance yet
+    """
     outcome = AnalysisOutcome(
         accession=analysis.accession,
         run_accession=analysis.run.ena_run.accession if analysis.run_id else None,
@@ -272,7 +277,7 @@ def _failed(analysis: Analysis, step: str | None, message: str, claim: WorkClaim
 
     @transaction.atomic
     def record() -> None:
-        recording.mark_failed(analysis=analysis, failed_step=step, message=message)
+        recording.mark_failed(analysis=analysis, failed_step=step, message=message, flow_run_id=flow_run_id)
         if claim is not None:
             claim.finish(outcome)
 
@@ -491,7 +496,11 @@ class AnalysisRun:
             return None
         if progress.state != PipelineState.COMPLETED:
             self.outcome = _failed(
-                self.analysis, progress.failed_step or PIPELINE_STEP, pipeline_failure_message(progress), self.claim
+                self.analysis,
+                progress.failed_step or PIPELINE_STEP,
+                pipeline_failure_message(progress),
+                self.claim,
+                self.flow_run_id,
             )
             return self.outcome
         self.step = PUBLISH_STEP
@@ -539,7 +548,7 @@ class AnalysisRun:
             else:
                 if not isinstance(error, EXPLAINED_ERRORS):
                     logger.exception("%s: unexpected error at %s", self.analysis.accession, self.step)
-                self.outcome = _failed(self.analysis, self.step, describe(error), self.claim)
+                self.outcome = _failed(self.analysis, self.step, describe(error), self.claim, self.flow_run_id)
         return None
 
 

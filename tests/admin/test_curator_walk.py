@@ -47,11 +47,11 @@ from analyses.models import Analysis, Run
 from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from tests.browser_charts import CHROMIUM, artifacts_dir, chromium
 from tests.flows import conftest as flows
-from tests.flows.conftest import platform_env
+from tests.flows.conftest import prefect_platform
 from tests.flows.test_rerun_end_to_end import wait_for_flow_run
 from workflows.automation.services import launch_analyse_study
 from workflows.ledger.models import WorkItem, WorkState
-from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
+from workflows.prefect_utils.local_server import LocalPrefect
 
 pytestmark = [
     pytest.mark.browser,
@@ -88,17 +88,7 @@ WORK_ITEM_SERVICE_FIELDS = ("external_ref", "state", "pipeline", "attempts", "le
 @pytest.fixture
 def prefect(tmp_path: Path, platform_config, mirror, storage, settings) -> Iterator[LocalPrefect]:
     """A real Prefect server (UI included) with the analyse-study deployment and a worker in the slurm pool."""
-    with local_prefect(tmp_path / "prefect") as server:
-        env = platform_env(mirror, storage)
-        server.deploy("analyse_study", extra_env=env)
-        server.start_worker(extra_env=env)
-        settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(
-            update={
-                "prefect": settings.EMG_CONFIG.prefect.model_copy(
-                    update={"api_url": server.api_url, "ui_url": server.ui_url}
-                )
-            }
-        )
+    with prefect_platform(tmp_path / "prefect", settings, mirror, storage, ("analyse_study",)) as server:
         yield server
 
 
@@ -245,8 +235,9 @@ def sacct_state(job_id: str) -> str:
     return out.strip().splitlines()[0] if out.strip() else ""
 
 
-def fail_one_analysis_for_real(prefect: LocalPrefect, mirror) -> Analysis:
-    """Analyse the study's first runs with one run's md5 wrong at ENA; return the analysis that failed.
+def fail_one_analysis_for_real(prefect: LocalPrefect, mirror) -> tuple[Analysis, UUID]:
+    """Analyse the study's first runs with one run's md5 wrong at ENA; return the analysis that failed, and the
+    flow run that failed it.
 
     Then ENA is right again: the fault cleared and the study re-imported, so the stored md5 is the true one
     (a re-run of an analysis does not import, it runs with what is stored).
@@ -264,7 +255,7 @@ def fail_one_analysis_for_real(prefect: LocalPrefect, mirror) -> Analysis:
     assert all(state == Analysis.State.COMPLETED for run, state in states.items() if run != BAD_MD5_RUN), states
     mirror.faults.clear()
     import_ena_study(SYNTHETIC_STUDY_ACCESSION)
-    return next(analysis for analysis in analyses if analysis.state == Analysis.State.FAILED)
+    return next(analysis for analysis in analyses if analysis.state == Analysis.State.FAILED), launched.id
 
 
 def pipeline_owned(analysis: Analysis) -> tuple:
@@ -402,7 +393,7 @@ def assert_links_back(walk: Walk, label: str, target_url: str, back_url: str, sh
 def test_curator_finds_reads_reruns_and_follows_a_failed_analysis(
     live_server, prefect: LocalPrefect, mirror, platform_config
 ) -> None:
-    failed = fail_one_analysis_for_real(prefect, mirror)
+    failed, failing_flow_run = fail_one_analysis_for_real(prefect, mirror)
     make_curator()
     analysis_url = change_url(failed)
     out = artifacts_dir().parent / "curator-walk"
@@ -437,6 +428,10 @@ def test_curator_finds_reads_reruns_and_follows_a_failed_analysis(
             expect(box.locator(".console-failure-message")).to_contain_text(BAD_MD5_RUN)
             expect(box.locator(".console-failure-flag")).to_have_count(0)  # the message once, not twice
             expect(chain_step(page, "analysis")).to_contain_text("failed")
+            # it failed before any Slurm job: the chain still leads to the flow run that failed it
+            expect(chain_step(page, "flow run").locator("a")).to_have_attribute(
+                "href", f"{prefect.ui_url}/runs/flow-run/{failing_flow_run}"
+            )
             walk.shot("failed-analysis")
 
             # 4. Re-run it: the confirmation says what starts; applying links the flow run.

@@ -4,7 +4,8 @@ pointing the platform (and its flow modules) at them with work and results in a 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from workflows.flows import realistic_example as realistic_example_module
 from workflows.ledger.models import WorkItem
 from workflows.pipelines import get_pipeline, launcher_for
 from workflows.pipelines.workarea import WorkArea
+from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
 
 FLOW_MODULES = (analyse_study_module, move_data_module, realistic_example_module)
 
@@ -86,6 +88,26 @@ def platform_env(mirror: MirrorHandle, storage: dict[str, Path]) -> dict[str, st
         "EMG_STORAGE__EXPORTS_ROOT": str(storage["exports_root"]),
         "SLURM_CONF": os.environ.get("SLURM_CONF", "/etc/slurm/slurm.conf"),
     }
+
+
+@contextmanager
+def prefect_platform(
+    directory: Path, settings, mirror: MirrorHandle, storage: dict[str, Path], flows: Sequence[str] = ("analyse_study",)
+) -> Iterator[LocalPrefect]:
+    """A real Prefect server (UI included) with ``flows`` deployed and a worker in the ``slurm`` pool, both acting
+    on this test's database, mirror and storage; the platform's settings point at it while it runs."""
+    with local_prefect(directory) as server:
+        env = platform_env(mirror, storage)
+        server.deploy(*flows, extra_env=env)
+        server.start_worker(extra_env=env)
+        settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(
+            update={
+                "prefect": settings.EMG_CONFIG.prefect.model_copy(
+                    update={"api_url": server.api_url, "ui_url": server.ui_url}
+                )
+            }
+        )
+        yield server
 
 
 @pytest.fixture

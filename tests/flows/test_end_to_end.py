@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import subprocess
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -38,9 +39,9 @@ from devtools.ena_mirror.generator import (
     SYNTHETIC_STUDY_ACCESSION,
 )
 from tests.browser_charts import artifacts_dir, chromium, screenshot_charts
-from tests.flows.conftest import platform_env
+from tests.flows.conftest import prefect_platform
 from tests.pipelines.independent_search import independent_hmmsearch
-from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
+from workflows.prefect_utils.local_server import LocalPrefect
 
 #: The Pfam models whose real proteins the mirror plants (devtools/ena_mirror/real_genes.py)
 PLANTED_PFAM_MODELS = {"PF00069.17", "PF00041.13", "globins4"}
@@ -52,18 +53,10 @@ TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
 @pytest.fixture
-def prefect(tmp_path: Path, platform_config, mirror, storage, settings) -> LocalPrefect:
-    with local_prefect(tmp_path / "prefect") as server:
-        env = platform_env(mirror, storage)
-        server.deploy("analyse_study", "move_data", "realistic_example", extra_env=env)
-        server.start_worker(extra_env=env)
-        settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(
-            update={
-                "prefect": settings.EMG_CONFIG.prefect.model_copy(
-                    update={"api_url": server.api_url, "ui_url": server.ui_url}
-                )
-            }
-        )
+def prefect(tmp_path: Path, platform_config, mirror, storage, settings) -> Iterator[LocalPrefect]:
+    with prefect_platform(
+        tmp_path / "prefect", settings, mirror, storage, ("analyse_study", "move_data", "realistic_example")
+    ) as server:
         yield server
 
 

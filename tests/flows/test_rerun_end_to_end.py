@@ -22,11 +22,11 @@ from analyses.ena_sync import import_ena_study
 from analyses.models import Analysis, Study
 from devtools.ena_mirror.generator import SYNTHETIC_STUDY_ACCESSION
 from tests.admin.test_console_actions import fail
-from tests.flows.conftest import platform_env
+from tests.flows.conftest import prefect_platform
 from workflows import analysis_ledger
 from workflows.ledger.models import WorkItem, WorkState
 from workflows.prefect_utils.deployments import FlowRunInfo, read_flow_run
-from workflows.prefect_utils.local_server import LocalPrefect, local_prefect
+from workflows.prefect_utils.local_server import LocalPrefect
 from workflows.slurm import SlurmClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slurm, pytest.mark.prefect, pytest.mark.django_db(transaction=True)]
@@ -36,17 +36,7 @@ TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 @pytest.fixture
 def prefect(tmp_path: Path, platform_config, mirror, storage, settings) -> Iterator[LocalPrefect]:
-    with local_prefect(tmp_path / "prefect") as server:
-        env = platform_env(mirror, storage)
-        server.deploy("analyse_study", extra_env=env)
-        server.start_worker(extra_env=env)
-        settings.EMG_CONFIG = settings.EMG_CONFIG.model_copy(
-            update={
-                "prefect": settings.EMG_CONFIG.prefect.model_copy(
-                    update={"api_url": server.api_url, "ui_url": server.ui_url}
-                )
-            }
-        )
+    with prefect_platform(tmp_path / "prefect", settings, mirror, storage, ("analyse_study",)) as server:
         yield server
 
 
