@@ -124,7 +124,12 @@ def record_slurm_jobs(*, analysis: Analysis, jobs: list[SlurmJobRecord]) -> bool
     provenance = Provenance.model_validate(analysis.provenance) if analysis.provenance else None
     if provenance is None or _job_states(provenance.slurm_jobs) == _job_states(jobs):
         return False
-    _update(analysis, provenance=provenance.model_copy(update={"slurm_jobs": jobs}))
+    with transaction.atomic():
+        # Only the jobs change, on the row as it is now: the caller's copy may be stale (a curator cancelled the
+        # analysis meanwhile, recording its step and message) and must not be written back over it.
+        locked = Analysis.objects.select_for_update().only("provenance").get(pk=analysis.pk)
+        current = Provenance.model_validate(locked.provenance) if locked.provenance else provenance
+        _update(analysis, provenance=current.model_copy(update={"slurm_jobs": jobs}))
     return True
 
 

@@ -98,8 +98,25 @@ def analysis_mark_cancelled(*, analysis: Analysis, by: str) -> None:
 
 def analysis_is_cancelled(analysis: Analysis) -> bool:
     """Whether the analysis ended by a cancellation (see :func:`analysis_mark_cancelled`)."""
-    if analysis.state != Analysis.State.FAILED:
+    return analysis.state == Analysis.State.FAILED and cancelled_in_this_attempt(analysis)
+
+
+def cancelled_in_this_attempt(analysis: Analysis) -> bool:
+    """Whether a curator cancelled the analysis since it was last (re)queued, whatever its state now.
+
+    A runner that was launching when the cancellation came may have marked it running again after it; this
+    tells that analysis from one whose work item was only cancelled in the ledger (an operator handing the
+    item to another holder), which is not the analysis' cancellation. A re-run (``recording.requeue``)
+    sets a newer ``analysis_created`` flag, so an older cancellation does not count.
+    """
+    status = analysis.status or {}
+    failed = _flag_of(status, AnalysisStatusFlag.ANALYSIS_FAILED)
+    if not (failed.get("message") or "").startswith(f"{CANCELLED_STEP}: "):
         return False
-    failed = (analysis.status or {}).get(AnalysisStatusFlag.ANALYSIS_FAILED.value) or {}
-    message = failed.get("message") if isinstance(failed, dict) else getattr(failed, "message", None)
-    return (message or "").startswith(f"{CANCELLED_STEP}: ")
+    created = _flag_of(status, AnalysisStatusFlag.ANALYSIS_CREATED)
+    return str(created.get("at") or "") <= str(failed.get("at") or "")
+
+
+def _flag_of(status: dict, flag: AnalysisStatusFlag) -> dict:
+    value = status.get(flag.value) or {}
+    return value if isinstance(value, dict) else value.model_dump(mode="json")

@@ -100,3 +100,41 @@ def test_a_failure_without_a_flow_run_leaves_no_provenance(chain) -> None:
     recording.mark_failed(analysis=analysis, failed_step="fetch_reads", message="md5 mismatch")
     stored = Analysis.objects.get(pk=analysis.pk)
     assert stored.provenance is None and stored.status["analysis_failed"]["message"] == "fetch_reads: md5 mismatch"
+
+
+def test_slurm_jobs_are_recorded_on_the_row_as_it_is_not_over_a_stale_copy(chain) -> None:
+    """A runner's copy of the analysis predates a curator's cancellation: recording its last poll of the jobs must
+    not write back the provenance without the cancellation's step and message."""
+    study, _sample, run = chain
+    (analysis,), _ = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    recording.mark_started(analysis=analysis, provenance=Provenance(pipeline_name="raw-reads", pipeline_version="1"))
+    runners_copy = Analysis.objects.get(pk=analysis.pk)
+    recording.mark_failed(analysis=analysis, failed_step="cancelled", message="cancelled by admin:alice")
+
+    assert recording.record_slurm_jobs(analysis=runners_copy, jobs=[job("CANCELLED", datetime.now(UTC))]) is True
+    stored = Analysis.objects.get(pk=analysis.pk)
+    assert stored.provenance["failed_step"] == "cancelled"
+    assert stored.provenance["error_message"] == "cancelled by admin:alice"
+    assert stored.provenance["slurm_jobs"][0]["state"] == "CANCELLED"
+
+
+def test_a_cancellation_counts_until_the_analysis_is_queued_again(chain) -> None:
+    """``cancelled_in_this_attempt`` tells a curator's cancellation (which a racing launch may have overwritten
+    with RUNNING) from an older one a re-run left behind, and from a failure of another kind."""
+    from analyses.services import analysis_mark_cancelled, cancelled_in_this_attempt
+
+    study, _sample, run = chain
+    (analysis,), _ = recording.ensure_run_analyses(
+        study=study, runs=[run], pipeline_name="raw-reads", pipeline_version="1.0.0"
+    )
+    assert not cancelled_in_this_attempt(analysis)
+    analysis_mark_cancelled(analysis=analysis, by="admin:alice")
+    assert cancelled_in_this_attempt(analysis)
+    recording.mark_started(analysis=analysis, provenance=Provenance(pipeline_name="raw-reads", pipeline_version="1"))
+    assert cancelled_in_this_attempt(Analysis.objects.get(pk=analysis.pk))  # a launch raced it: still cancelled
+    recording.requeue(analysis=analysis, message="re-run requested by admin:alice")
+    assert not cancelled_in_this_attempt(Analysis.objects.get(pk=analysis.pk))
+    recording.mark_failed(analysis=analysis, failed_step="megahit", message="out of memory")
+    assert not cancelled_in_this_attempt(Analysis.objects.get(pk=analysis.pk))

@@ -26,7 +26,7 @@ from django.utils import timezone
 from analyses import recording
 from analyses.models import Analysis, Run, Study
 from analyses.schemas import Provenance
-from analyses.services import analysis_mark_cancelled
+from analyses.services import analysis_mark_cancelled, cancelled_in_this_attempt
 from core.config import current_config
 from core.db import DISCONNECT_ERRORS, drop_broken_connection
 from core.errors import Conflict
@@ -365,7 +365,9 @@ def settle_cancelled(item_ids: Sequence[int]) -> list[str]:
     Called by a holder that lost leases (its :class:`LeaseKeeper`, and the flow after its fan-out):
     a launch that was under way when the cancellation came may have submitted a head job and
     marked the analysis running after it. Such an analysis is marked failed by cancellation
-    again (by whoever cancelled the item), and its jobs are cancelled.
+    again (by whoever cancelled the item), and its jobs are cancelled. An item cancelled in the
+    ledger alone (its analysis not cancelled: an operator handing it on) is left as it is: its
+    pipeline runs on for the next holder to adopt.
 
     :return: the accessions of the cancelled analyses settled
     """
@@ -381,6 +383,8 @@ def settle_cancelled(item_ids: Sequence[int]) -> list[str]:
     actor_of = {item.external_ref: by_item.get(item.pk, ledger.SYSTEM_ACTOR) for item in items}
     settled = []
     for analysis in analyses:
+        if not cancelled_in_this_attempt(analysis):
+            continue  # its item was cancelled in the ledger alone (handed to another holder): not the analysis'
         if analysis.state in (Analysis.State.PENDING, Analysis.State.RUNNING):
             analysis_mark_cancelled(analysis=analysis, by=actor_of[analysis.accession])
         stop_slurm_jobs(analysis)
