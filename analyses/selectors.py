@@ -442,7 +442,11 @@ def analysis_list(
     return analyses.order_by("-id")
 
 
-def _visible_analyses(user: Any, accession: str) -> QuerySet:
+def visible_analyses_by_accession(user: Any, accession: str) -> QuerySet:
+    """The analyses ``accession`` names that ``user`` may see, in a study they may see (the one rule for both).
+
+    :raises InvalidAccessionError: for a malformed accession
+    """
     validate_accession(accession, {AccessionKind.MGNIFY_ANALYSIS}, expected="MGnify analysis (MGYA)")
     return Analysis.objects.visible_to(user).filter(accession=accession, study_id__in=_visible_study_ids(user))
 
@@ -460,7 +464,7 @@ def analysis_get(*, user: Any, accession: str) -> Analysis:
     :raises NotFound: when no analysis the user may see has it
     """
     analysis = (
-        _with_analysis_relations(_visible_analyses(user, accession))
+        _with_analysis_relations(visible_analyses_by_accession(user, accession))
         .defer("results", "annotations", "quality_control", "downloads")
         .annotate(
             has_results=ExpressionWrapper(Q(results__isnull=False), output_field=BooleanField()),
@@ -486,7 +490,7 @@ def analysis_json(*, user: Any, accession: str, field: str) -> Any:
     """
     if field not in ANALYSIS_JSON_COLUMNS:
         raise ValueError(f"{field!r} is not a JSON column of Analysis")
-    rows = list(_visible_analyses(user, accession).values_list(field, flat=True)[:1])
+    rows = list(visible_analyses_by_accession(user, accession).values_list(field, flat=True)[:1])
     if not rows:
         raise NotFound(f"No analysis {accession}")
     return rows[0]
@@ -554,7 +558,7 @@ def analysis_json_parts(*, user: Any, accession: str, parts: dict[str, JsonPart]
     :raises NotFound: when no analysis the user may see has it
     """
     expressions = {f"part_{name}": _json_part(part) for name, part in parts.items()}
-    rows = list(_visible_analyses(user, accession).values(**expressions)[:1])
+    rows = list(visible_analyses_by_accession(user, accession).values(**expressions)[:1])
     if not rows:
         raise NotFound(f"No analysis {accession}")
     return {name: rows[0][f"part_{name}"] for name in parts}
@@ -571,7 +575,7 @@ def analysis_json_paths_exist(*, user: Any, accession: str, paths: dict[str, tup
     if any(column not in ANALYSIS_JSON_COLUMNS for column, _path in paths.values()):
         raise ValueError(f"Not JSON columns of Analysis: {paths}")
     expressions = {f"has_{name}": JsonPathExists(column, path) for name, (column, path) in paths.items()}
-    rows = list(_visible_analyses(user, accession).values(**expressions)[:1])
+    rows = list(visible_analyses_by_accession(user, accession).values(**expressions)[:1])
     if not rows:
         raise NotFound(f"No analysis {accession}")
     return {name: bool(rows[0][f"has_{name}"]) for name in paths}
@@ -622,7 +626,7 @@ def analysis_json_array(
     if column not in ANALYSIS_JSON_COLUMNS:
         raise ValueError(f"{column!r} is not a JSON column of Analysis")
     variables = variables or {}
-    rows = _visible_analyses(user, accession)
+    rows = visible_analyses_by_accession(user, accession)
     found = list(
         rows.values_list(
             JsonPathExists(column, container),

@@ -70,6 +70,10 @@ def ledger_pipeline(name: str, version: str) -> Pipeline:
     )
 
 
+#: Analysis states a curator may cancel (:func:`cancel_analysis`); the admin offers its buttons by them too.
+CANCELLABLE_STATES = (Analysis.State.PENDING, Analysis.State.RUNNING)
+
+
 def will_start(state: WorkState | str | None, *, rerun_failed: bool) -> bool:
     """Whether a launch of the study starts this work item: the one rule the flow and its previews share.
 
@@ -306,7 +310,7 @@ def cancel_analysis(*, analysis: Analysis, actor: str, slurm: SlurmClient | None
     """
     with transaction.atomic():
         locked = Analysis.objects.select_for_update().get(pk=analysis.pk)
-        if locked.state not in (Analysis.State.PENDING, Analysis.State.RUNNING):
+        if locked.state not in CANCELLABLE_STATES:
             raise Conflict(f"{locked.accession} is {locked.state}: only pending or running analyses are cancelled")
         item = work_item_of(locked)
         if item is not None:
@@ -385,7 +389,7 @@ def settle_cancelled(item_ids: Sequence[int]) -> list[str]:
     for analysis in analyses:
         if not cancelled_in_this_attempt(analysis):
             continue  # its item was cancelled in the ledger alone (handed to another holder): not the analysis'
-        if analysis.state in (Analysis.State.PENDING, Analysis.State.RUNNING):
+        if analysis.state in CANCELLABLE_STATES:
             analysis_mark_cancelled(analysis=analysis, by=actor_of[analysis.accession])
         stop_slurm_jobs(analysis)
         settled.append(analysis.accession)

@@ -19,7 +19,6 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.db.models.fields.json import KeyTransform
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -28,6 +27,7 @@ from analyses import selectors
 from analyses.admin import console
 from analyses.admin.html import (
     EMPTY,
+    admin_changelist_url,
     change_link,
     flag_text,
     privacy_badge,
@@ -80,9 +80,7 @@ def changelist_link(model: type, text: str, **filters: Any) -> SafeString:
     :param text: the link text
     :param filters: e.g. ``study__id__exact=3``
     """
-    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    query = "&".join(f"{key}={value}" for key, value in filters.items())
-    return format_html('<a href="{}?{}">{}</a>', url, query, text)
+    return format_html('<a href="{}">{}</a>', admin_changelist_url(model, filters), text)
 
 
 def is_changelist(request: HttpRequest) -> bool:

@@ -7,9 +7,10 @@ values, no queries: list columns call them once per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
@@ -95,6 +96,12 @@ def admin_change_url(obj: Any) -> str | None:
     if obj is None or obj.pk is None:
         return None
     return reverse(f"admin:{obj._meta.app_label}_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def admin_changelist_url(model: type, filters: Mapping[str, Any] | None = None) -> str:
+    """The admin changelist of ``model``, filtered by ``filters`` (field lookups as query parameters, encoded)."""
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    return f"{url}?{urlencode(filters)}" if filters else url
 
 
 def admin_url(name: str, *args: Any) -> str | None:

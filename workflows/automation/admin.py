@@ -32,8 +32,10 @@ from django.utils.safestring import SafeString
 
 from accounts.permissions import Capability, has_capability
 from analyses.admin import AnalysisAdmin, StudyAdmin
+from analyses.admin.html import admin_change_url, admin_changelist_url, change_link
 from analyses.models import Analysis, Study
 from core.errors import Conflict
+from workflows.analysis_ledger import CANCELLABLE_STATES
 from workflows.automation.forms import AnalyseStudiesForm
 from workflows.automation.services import (
     FlowLaunchError,
@@ -56,18 +58,10 @@ CONFIRM_TEMPLATE = "admin/automation/confirm.html"
 MAX_CONFIRM_ROWS = 200
 #: The POST field that applies a confirmed action (anything else shows or recounts the page).
 APPLY = "apply"
-#: Analysis states a curator may cancel.
-CANCELLABLE_STATES = (Analysis.State.PENDING, Analysis.State.RUNNING)
 
 
 def flow_run_link(run: FlowRunInfo) -> SafeString:
     return format_html('<a href="{}" class="flow-run-link">flow run {}</a>', run.ui_url, run.name)
-
-
-def change_link(obj: Any, text: str | None = None) -> SafeString:
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, text or str(obj))
 
 
 @dataclass(frozen=True)
@@ -126,8 +120,7 @@ class ConfirmingAdminMixin:
         ]
 
     def changelist_url(self) -> str:
-        opts = self.model._meta  # type: ignore[attr-defined]
-        return reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+        return admin_changelist_url(self.model)  # type: ignore[attr-defined]
 
     def too_many(self, request: HttpRequest, queryset: QuerySet) -> bool:
         if queryset.count() <= MAX_CONFIRM_ROWS:
@@ -418,8 +411,7 @@ class AutomatedAnalysisAdmin(ConfirmingAdminMixin, AnalysisAdmin):
         analysis = self._one(request, object_id)
         if not permitted(request):
             raise PermissionDenied
-        opts = self.model._meta
-        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[analysis.pk])
+        change_url = admin_change_url(analysis)
         if request.method == "POST" and APPLY in request.POST:
             apply(request, [analysis])
             return HttpResponseRedirect(change_url)

@@ -24,14 +24,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib.auth import get_permission_codename
 from django.db.models import Count, Model
 from django.db.models.functions import TruncDate
-from django.urls import reverse
 from django.utils import timezone
 
+from analyses.admin.html import admin_change_url, admin_changelist_url
 from analyses.models import Analysis
 from core.pagination import bounded_count
 from workflows.ledger import selectors as ledger
@@ -159,16 +158,6 @@ class Dashboard:
 # ---------------------------------------------------------------------------------------------- links
 
 
-def changelist_url(model: type[Model], filters: Mapping[str, Any] | None = None) -> str:
-    """The admin changelist of ``model``, filtered by ``filters`` (query parameters, URL-encoded)."""
-    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
-    return f"{url}?{urlencode(filters)}" if filters else url
-
-
-def change_url(model: type[Model], pk: int) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_change", args=[pk])
-
-
 def may_view(user: Any, model: type[Model]) -> bool:
     """Whether the admin would show ``model``'s list to ``user`` (the view or the change permission)."""
     opts = model._meta
@@ -192,7 +181,7 @@ def analyses_by_state(*, viewer: Any) -> tuple[Counted, ...]:
     counted = []
     for state in STATE_ORDER:
         count, exact = bounded_count(visible.filter(state=state), limit=EXACT_STATE_COUNT)
-        url = changelist_url(Analysis, {"state__exact": state})
+        url = admin_changelist_url(Analysis, {"state__exact": state})
         counted.append(Counted(label=state, count=count, url=url, key=state, exact=exact))
     return tuple(counted)
 
@@ -205,7 +194,7 @@ def failed_analyses(*, viewer: Any, since: datetime) -> Counted:
     """
     filters = {"state__exact": Analysis.State.FAILED, "updated_at__gte": since.isoformat()}
     count = Analysis.objects.visible_to(viewer).filter(state=Analysis.State.FAILED, updated_at__gte=since).count()
-    return Counted(label="analyses failed", count=count, url=changelist_url(Analysis, filters), key="analyses")
+    return Counted(label="analyses failed", count=count, url=admin_changelist_url(Analysis, filters), key="analyses")
 
 
 def analyses_per_day(*, viewer: Any, today: date, days: int = CHART_DAYS) -> dict[date, dict[str, int]]:
@@ -239,7 +228,7 @@ def day_start(day: date) -> datetime:
 def listed_item(item: WorkItem, *, since: datetime | None, message: str = "") -> ListedItem:
     return ListedItem(
         pk=item.pk,
-        url=change_url(WorkItem, item.pk),
+        url=admin_change_url(item),
         pipeline=str(item.pipeline),
         external_ref=item.external_ref,
         state=item.state,
@@ -257,7 +246,7 @@ def failed_work(*, viewer: Any, now: datetime, limit: int = LISTED_ITEMS) -> tup
     newest = tuple(
         listed_item(item, since=item.finished_at, message=item.last_message or "") for item in failures[:limit]
     )
-    url = changelist_url(WorkItem, WORK_ITEM_FAILURE_FILTER)
+    url = admin_changelist_url(WorkItem, WORK_ITEM_FAILURE_FILTER)
     return Counted(label="work items failed", count=count, url=url, key="work-items"), newest
 
 
@@ -270,7 +259,7 @@ def long_running_work(
     items = ledger.long_running_items(now=now, viewer=viewer)  # the thresholds are read once, here
     count = items.order_by().count()
     longest = tuple(listed_item(item, since=item.started_at or item.claimed_at) for item in items[:limit])
-    url = changelist_url(WorkItem, WORK_ITEM_LONG_RUNNING_FILTER)
+    url = admin_changelist_url(WorkItem, WORK_ITEM_LONG_RUNNING_FILTER)
     return Counted(label="long-running work items", count=count, url=url, key="long-running"), longest
 
 
@@ -302,7 +291,7 @@ def day_chart(per_day: Mapping[date, Mapping[str, int]], *, today: date, days: i
             DayBar(
                 day=day,
                 total=sum(counts.values()),
-                url=changelist_url(Analysis, {"created_at__date": day.isoformat()}),
+                url=admin_changelist_url(Analysis, {"created_at__date": day.isoformat()}),
                 x=AXIS_WIDTH + index * (BAR_WIDTH + BAR_GAP),
                 segments=tuple(segments),
                 label=day.strftime("%d %b") if (days - 1 - index) % 7 == 0 else "",  # today, and weekly back
@@ -332,7 +321,7 @@ def build_dashboard(*, user: Any, now: datetime | None = None) -> Dashboard:
     today = timezone.localdate(now)
     return Dashboard(
         analyses_by_state=by_state,
-        analyses_total=total(by_state, url=changelist_url(Analysis)) if by_state is not None else None,
+        analyses_total=total(by_state, url=admin_changelist_url(Analysis)) if by_state is not None else None,
         failed_analyses=failed_analyses(viewer=user, since=since) if sees_analyses else None,
         failed_work_items=failed_items,
         long_running=long_running,

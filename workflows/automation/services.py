@@ -14,6 +14,7 @@ from uuid import UUID
 
 from django.conf import settings
 
+from analyses import selectors
 from analyses.models import Analysis, Study
 from core.errors import Conflict, InvalidInput, NotFound
 from ena.accessions import AccessionKind, validate_accession
@@ -155,11 +156,9 @@ def visible_analysis(accession: str, *, user: Any) -> Analysis:
     :raises ena.accessions.InvalidAccessionError: not an MGYA accession (400)
     :raises NotFound: missing, superseded, or private to someone else (reported as missing)
     """
-    validate_accession(accession, {AccessionKind.MGNIFY_ANALYSIS}, expected="MGnify analysis (MGYA)")
     analysis = (
-        Analysis.objects.visible_to(user)
+        selectors.visible_analyses_by_accession(user, accession)
         .active()
-        .filter(accession=accession, study__in=Study.objects.visible_to(user))
         .select_related("study", "study__ena_study")
         .first()
     )
