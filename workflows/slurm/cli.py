@@ -167,10 +167,11 @@ def sbatch_command(spec: JobSpec, array: ArraySpec | None = None) -> list[str]:
     return command
 
 
-def parse_node(text: str) -> str | None:
-    """Slurm's NodeList as is (``emgnode[1-2]`` stays compressed), or ``None`` when no node is assigned."""
+def parse_node(text: str, state: JobState | None = None) -> str | None:
+    """Slurm's NodeList as is (``emgnode[1-2]`` stays compressed), or ``None`` when no node is assigned
+    (a pending job has none, whatever the field holds: the nodes it is planned for)."""
     text = text.strip()
-    return None if text in _NO_NODE else text
+    return None if text in _NO_NODE or state is JobState.PENDING else text
 
 
 def parse_squeue(output: str) -> dict[str, SlurmJob]:
@@ -193,7 +194,7 @@ def parse_squeue(output: str) -> dict[str, SlurmJob]:
                 submit_time=parse_time(submit),
                 start_time=parse_time(start),
                 end_time=parse_time(end) if state.is_terminal else None,
-                node=None if state is JobState.PENDING else parse_node(node),
+                node=parse_node(node, state),
             )
     return jobs
 
@@ -251,7 +252,7 @@ def parse_sacct(output: str) -> dict[str, SlurmJob]:
                 submit_time=submitted,
                 start_time=parse_time(start),
                 end_time=parse_time(end),
-                node=None if state is JobState.PENDING else parse_node(node),
+                node=parse_node(node, state),
                 accounted=state.is_terminal,
             )
     for job_id, rss in peak_rss.items():
