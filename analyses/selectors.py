@@ -21,6 +21,7 @@ from typing import Any
 from django.contrib.postgres.aggregates import BoolOr
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     CharField,
     Count,
@@ -34,6 +35,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Coalesce
@@ -41,6 +43,7 @@ from django.db.models.functions import Cast, Coalesce
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
 from core.errors import NotFound
 from core.expressions import InArrayOf
+from core.visibility import sees_only_public
 from ena.accessions import (
     RUN_KINDS,
     SAMPLE_KINDS,
@@ -185,7 +188,8 @@ def study_get(*, user: Any, accession: str, with_counts: bool = False) -> Study:
     )
     studies = visible_studies(user).select_related("biome", "ena_study").defer("search_vector", "ena_study__metadata")
     if with_counts:
-        studies = studies.annotate(**study_counts(user=user, study_id=OuterRef("pk")))
+        counts = stored_public_counts() if sees_only_public(user) else study_counts(user=user, study_id=OuterRef("pk"))
+        studies = studies.annotate(**counts)
     if kind == AccessionKind.MGNIFY_STUDY:
         study = studies.filter(accession=accession).first()
     else:
@@ -195,8 +199,20 @@ def study_get(*, user: Any, accession: str, with_counts: bool = False) -> Study:
     return study
 
 
+def stored_public_counts() -> dict[str, Coalesce]:
+    """How many public samples, runs and (active) analyses a study has, read from the counts its triggers keep
+    (:class:`analyses.models.StudyPublicCounts`, one joined row): for callers who see public rows alone."""
+    return {
+        f"{counter}_count": Coalesce(F(f"public_counts__{counter}"), Value(0), output_field=BigIntegerField())
+        for counter in ("samples", "runs", "analyses")
+    }
+
+
 def study_counts(*, user: Any, study_id: int | OuterRef) -> dict[str, Subquery]:
     """How many samples, runs and (active) analyses of a study the user may see, as count subqueries.
+
+    Counted live, in time proportional to the study: for callers who may see private rows, whose counts
+    differ from the public ones kept ahead (:func:`stored_public_counts`).
 
     The study is visible (the caller reads it in the same query): only each row's own visibility is left to
     check, and the counts are index-only scans (``analysis_study_id``, ``run_study_id``, the M2M table's

@@ -40,6 +40,12 @@ def sees_all_private(user: Any) -> bool:
     return is_authenticated(user) and user.has_perm(VIEW_PRIVATE_PERMISSION)
 
 
+def sees_only_public(user: Any) -> bool:
+    """Whether ``user`` sees public rows alone (anonymous callers; accounts with neither Webin data nor the
+    permission): what is counted for them can be counted ahead (``analyses.public_counts``)."""
+    return not sees_all_private(user) and webin_account(user) is None
+
+
 def visibility_filter(user: Any) -> Q | None:
     """The rows ``user`` may see as a ``Q`` over ``is_private``/``webin_submitter``; ``None`` means all rows."""
     if sees_all_private(user):

@@ -14,6 +14,7 @@ from analyses.models import ExperimentType
 from analyses.models import Run as PlatformRun
 from analyses.models import Sample as PlatformSample
 from analyses.models import Study as PlatformStudy
+from analyses.public_counts import drifted_studies
 from core.config import WebinConfig
 from devtools.ena_mirror.generator import (
     AMPLICON_STUDY_ACCESSION,
@@ -301,3 +302,17 @@ def test_a_private_study_is_imported_with_webin_credentials_and_stays_private(
         assert client.get(path).status_code == 404, path
         assert admin_client.get(path).status_code == 200, path  # the superuser sees private data
     assert PRIVATE_STUDY_ACCESSION not in client.get("/api/v2/studies").content.decode()
+
+
+def stored_public_counts(study: PlatformStudy) -> tuple[int, int, int]:
+    counts = study.public_counts
+    return counts.samples, counts.runs, counts.analyses
+
+
+def test_an_import_is_counted_in_the_study_public_counts(ena_client):
+    """The import writes with COPY and bulk statements: the statement-level triggers count them."""
+    summary = import_ena_study(SYNTHETIC_STUDY_ACCESSION, client=ena_client)
+    study = PlatformStudy.objects.get(accession=summary.mgys_accession)
+    assert stored_public_counts(study) == (4, 4, 0)
+    import_ena_study(SYNTHETIC_STUDY_ACCESSION, client=ena_client)  # unchanged: nothing moves
+    assert stored_public_counts(study) == (4, 4, 0) and drifted_studies() == []
