@@ -11,7 +11,9 @@ on it (gunicorn, 2 workers, as deployed), then for every list and detail endpoin
 3. prints p50/p95 of both, their ratio, and the queries per request.
 
 Targets (issue 16): every endpoint at p50 <= 25 ms, and within 2x of its own SQL wherever that SQL takes
-over 3 ms; a deep page by cursor as fast as page 1. The script prints the verdict and exits 0 whatever it is.
+over 3 ms; a deep page by cursor as fast as page 1. Numbered pages reach ``MAX_NUMBERED_DEPTH`` items
+(``core.pagination``): the table times the deepest of them, and a last line the deep page asked by number (a
+422 naming ``page`` once it starts past the bound). The script prints the verdict and exits 0 whatever it is.
 
     .venv/bin/python bench/api_scale.py [--scale 1.0] [--requests 50] [--rebuild] [--database-url URL]
 
@@ -22,6 +24,7 @@ the next run; ``--rebuild`` makes it again. Building at full size takes about fi
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import statistics
@@ -45,11 +48,14 @@ P50_TARGET_MS = 25.0
 RATIO_TARGET = 2.0
 #: Below this much SQL time the ratio is not judged: the request's fixed cost (HTTP, Django) dominates.
 RATIO_JUDGED_ABOVE_MS = 3.0
-#: How deep the "deep page" is: this share of the way through /analyses (page 15,000 of 20,000 at full size).
+#: How deep the "deep page" is: this share of the way through /analyses (page 15,000 of 20,000 at full size),
+#: asked by cursor; by number it is past the depth numbered pages reach (a 422), timed on a line of its own.
 DEEP_SHARE = 0.75
+#: The page size the deep pages are asked at (the API's default).
+PAGE_SIZE = 25
 API_SETTINGS = ROOT / "deployment/postgres/api-settings.sql"
 FIRST_PAGE = "analyses"
-DEEP_BY_NUMBER = "analyses deep page"
+DEEP_BY_NUMBER = "analyses deepest numbered page"
 DEEP_BY_CURSOR = "analyses deep, by cursor"
 
 
@@ -102,7 +108,17 @@ def pick_targets(database_url: str) -> dict[str, str]:
         }
 
 
-def endpoints(targets: dict[str, str], deep_page: int, deep_cursor: str) -> list[Endpoint]:
+@dataclass
+class DeepPages:
+    """Where the deep pages of ``/analyses`` are: ``deep`` is ``DEEP_SHARE`` of the way through (``cursor`` reads
+    it), ``deepest_numbered`` the last page reachable by number (page 400 at full size)."""
+
+    deep: int
+    cursor: str
+    deepest_numbered: int
+
+
+def endpoints(targets: dict[str, str], deep: DeepPages) -> list[Endpoint]:
     human = "root:Host-associated:Human"
     analysis = f"/analyses/{targets['analysis']}"
     paths = [
@@ -120,8 +136,8 @@ def endpoints(targets: dict[str, str], deep_page: int, deep_cursor: str) -> list
         ("runs amplicon", "/runs?experiment_type=AMPLI"),
         ("run", f"/runs/{targets['run']}"),
         (FIRST_PAGE, "/analyses"),
-        (DEEP_BY_NUMBER, f"/analyses?page={deep_page}"),
-        (DEEP_BY_CURSOR, f"/analyses?cursor={deep_cursor}"),
+        (DEEP_BY_NUMBER, f"/analyses?page={deep.deepest_numbered}"),
+        (DEEP_BY_CURSOR, f"/analyses?cursor={deep.cursor}"),
         ("analyses by biome", f"/analyses?{urlencode({'biome_lineage': human})}"),
         ("analyses failed", "/analyses?state=failed"),
         ("analysis", analysis),
@@ -153,18 +169,28 @@ def capture_queries(endpoint: Endpoint) -> dict:
     return response.json()
 
 
-def deep_position() -> tuple[int, str]:
-    """A page ``DEEP_SHARE`` of the way through ``/analyses``, and the cursor a client holds for the same page
-    (the ``next_cursor`` of the page before it), asked in-process."""
+def deep_position() -> DeepPages:
+    """A page ``DEEP_SHARE`` of the way through ``/analyses`` with the cursor a client holds for it, and the
+    deepest page reachable by number.
+
+    The cursor is the ``next_cursor`` of the page before: the id of that page's last item, read from the list's
+    own queryset once (that page is too deep to ask by number, and walking to it by cursor takes thousands of
+    requests). The deepest numbered page starts just under ``MAX_NUMBERED_DEPTH`` items, unless the list ends
+    sooner: then it is the list's last page, from its count (exact, as it stops at the bound).
+    """
+    from django.contrib.auth.models import AnonymousUser
     from django.test import Client
 
-    client = Client()
-    count = client.get(f"{API}/analyses", HTTP_HOST="127.0.0.1").json()["count"]
-    page = max(2, int(count * DEEP_SHARE) // 25)
-    response = client.get(f"{API}/analyses", {"page": page - 1}, HTTP_HOST="127.0.0.1")
-    if response.status_code != 200:
-        raise SystemExit(f"/analyses?page={page - 1}: HTTP {response.status_code}")
-    return page, response.json()["next_cursor"]
+    from analyses import selectors
+    from core import pagination
+
+    listed = selectors.analysis_list(user=AnonymousUser())  # what an anonymous /analyses lists, in its order
+    count = Client().get(f"{API}/analyses", HTTP_HOST="127.0.0.1").json()["count"]
+    page = max(2, int(count * DEEP_SHARE) // PAGE_SIZE)
+    last_before = listed.values_list("pk", flat=True)[(page - 1) * PAGE_SIZE - 1]
+    reachable, _exact = pagination.bounded_count(listed, limit=pagination.MAX_NUMBERED_DEPTH)
+    deepest = max(1, math.ceil(min(reachable, pagination.MAX_NUMBERED_DEPTH) / PAGE_SIZE))
+    return DeepPages(page, pagination.encode_cursor(last_before), deepest)
 
 
 def apply_database_settings(database_url: str, *, shipped: bool) -> list[str]:
@@ -219,12 +245,34 @@ def measure(endpoint: Endpoint, client: httpx.Client, conn: psycopg.Connection, 
         endpoint.sql_ms.append((time.perf_counter() - started) * 1000)
 
 
+def time_deep_by_number(client: httpx.Client, page: int, requests: int) -> str:
+    """Time ``/analyses?page=<page>`` over HTTP (``requests`` times after a warm-up, whatever its status) and
+    describe the answer in one line: past ``MAX_NUMBERED_DEPTH`` items it is a 422 naming ``page``."""
+    from core import pagination
+
+    path = f"{API}/analyses?page={page}"
+    for _ in range(3):
+        client.get(path)
+    timings = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(path)
+        timings.append((time.perf_counter() - started) * 1000)
+    depth, bound = (page - 1) * PAGE_SIZE, pagination.MAX_NUMBERED_DEPTH
+    answer = str(response.status_code)
+    if response.status_code == 422:
+        named = {".".join(map(str, error.get("loc", ()))) for error in response.json().get("errors", [])}
+        answer += " naming page" if named == {"query.page"} else f" naming {', '.join(sorted(named))}"
+    where = f"deeper than {bound:,} items: by cursor" if depth >= bound else f"{depth:,} items deep, within {bound:,}"
+    return f"page {page} by number: {answer} in {statistics.median(timings):.1f} ms p50 ({where})"
+
+
 def p(values: list[float], quantile: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(quantile * (len(ordered) - 1)))]
 
 
-def report(measured: list[Endpoint], first_page_ms: float, deep_cursor_ms: float) -> None:
+def report(measured: list[Endpoint], first_page_ms: float, deep_cursor_ms: float, deep_by_number: str) -> None:
     header = (
         f"{'endpoint':<32} {'queries':>7} {'HTTP p50':>9} {'p95':>8} {'SQL p50':>8} {'p95':>8} {'ratio':>6}  verdict"
     )
@@ -249,6 +297,7 @@ def report(measured: list[Endpoint], first_page_ms: float, deep_cursor_ms: float
         f"deep page by cursor: {deep_cursor_ms:.1f} ms p50; page 1: {first_page_ms:.1f} ms "
         f"({deep_cursor_ms / first_page_ms:.2f}x)"
     )
+    print(deep_by_number)
     print(f"verdict: {len(measured) - failures} of {len(measured)} endpoints meet the targets")
 
 
@@ -276,7 +325,8 @@ def main() -> None:
     settings = apply_database_settings(args.database_url, shipped=not args.server_defaults)
 
     targets = pick_targets(args.database_url)
-    measured = endpoints(targets, *deep_position())
+    deep_pages = deep_position()
+    measured = endpoints(targets, deep_pages)
     if args.only:
         measured = [endpoint for endpoint in measured if args.only in endpoint.name]
     for endpoint in measured:
@@ -289,6 +339,7 @@ def main() -> None:
         ):
             for endpoint in measured:
                 measure(endpoint, client, conn, args.requests)
+            deep_by_number = time_deep_by_number(client, deep_pages.deep, args.requests)
     finally:
         api.send_signal(signal.SIGTERM)
         api.wait(timeout=30)
@@ -300,6 +351,7 @@ def main() -> None:
         measured,
         statistics.median(first.http_ms) if first else float("nan"),
         statistics.median(deep.http_ms) if deep else float("nan"),
+        deep_by_number,
     )
 
 

@@ -7,7 +7,10 @@ Lists at MGnify's size (half a million analyses, a million runs) must not count 
   Postgres' planner estimate above it (remembered for a minute); the response says which (``count_exact``).
 * **Cursors** (keyset pagination): every page carries ``next_cursor``, the position after its last item;
   passing it back as ``cursor`` reads the next page with ``WHERE id < …``, so a page costs the same however
-  deep it is. Page numbers stay for the pages people click (``OFFSET`` walks the rows before the page).
+  deep it is.
+* **Page numbers** stay for the pages people click, down to :data:`MAX_NUMBERED_DEPTH` items (``max_page``
+  says which is the last): a numbered page walks the rows before it (``OFFSET``), so its cost grows with its
+  depth. A page starting deeper is a 422 naming ``page``, answered before any query: deeper, page by cursor.
 
 Every list endpoint makes the same number of queries whatever the page size: one bounded count (plus one
 ``EXPLAIN`` when the count passes the bound and no estimate is remembered), one page, and a constant number
@@ -52,6 +55,11 @@ MAX_REMEMBERED_ESTIMATES = 1024
 _estimates: dict[tuple[str, str, str], tuple[float, int]] = {}
 #: From this many rows deep, a numbered page skips rows as bare ids (see ``PageNumberPagination._page_at``).
 DEFERRED_JOIN_OFFSET = 1_000
+#: Numbered pages reach this many items deep; a page starting deeper is a 422 (page it by cursor). A numbered
+#: page walks every row before it, about 0.2 ms per 1,000 rows at MGnify's size (page 15,000 of /analyses took
+#: 85 ms, by cursor 9 ms), so this keeps every numbered page within a few ms. Elasticsearch's default
+#: ``max_result_window`` is the same bound, for the same reason.
+MAX_NUMBERED_DEPTH = 10_000
 #: Cursors are short; anything longer was not issued by this API.
 MAX_CURSOR_LENGTH = 64
 #: The JSON key of a cursor's position: the last id of the page it follows.
@@ -143,12 +151,20 @@ def keyset_order(queryset: QuerySet) -> str | None:
 class PageNumberPagination(PaginationBase):
     """``?page=2&page_size=50``, or ``?cursor=…&page_size=50``; ``page_size`` at most :data:`MAX_PAGE_SIZE`.
 
-    A page past the last one is a 404 with a message naming the last page, except page 1 of an empty
-    result, which is an empty 200. A malformed cursor, or one with ``page``, is a 422 naming ``cursor``.
+    Numbered pages reach :data:`MAX_NUMBERED_DEPTH` items deep: a page starting deeper is a 422 naming ``page``
+    (deeper, page by cursor). A page past the last one is a 404 with a message naming the last page, except
+    page 1 of an empty result, which is an empty 200. A malformed cursor, or one with ``page``, is a 422 naming
+    ``cursor``.
     """
 
     class Input(Schema):
-        page: int = Field(1, ge=1, le=MAX_PAGE, description=f"1-based page number, at most {MAX_PAGE}")
+        page: int = Field(
+            1,
+            ge=1,
+            le=MAX_PAGE,
+            description=f"1-based page number. Numbered pages reach {MAX_NUMBERED_DEPTH:,} items deep (the last is "
+            "``max_page``); page deeper by ``cursor``",
+        )
         page_size: int = Field(
             DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, at most {MAX_PAGE_SIZE}"
         )
@@ -169,6 +185,11 @@ class PageNumberPagination(PaginationBase):
         page: int | None = Field(description="This page's number; null when paging by cursor")
         page_size: int
         num_pages: int = Field(description="Pages of ``page_size`` items, from ``count``")
+        max_page: int = Field(
+            description=f"The last page reachable by number: numbered pages reach {MAX_NUMBERED_DEPTH:,} items "
+            "deep. At most ``num_pages`` (so an estimate too while ``count_exact`` is false); page past it by "
+            "``next_cursor``"
+        )
         next_cursor: str | None = Field(
             description="Pass as ``cursor`` for the next page; null on the last page (or a list ordered by relevance)"
         )
@@ -181,10 +202,12 @@ class PageNumberPagination(PaginationBase):
         :param pagination: the validated ``page``, ``page_size`` and ``cursor``
         :param request: the current request (unused)
         :raises NotFound: when ``page`` is past the last page
-        :raises ValidationError: for a malformed cursor, a cursor with ``page``, or a cursor on a list
-            ordered by relevance
+        :raises ValidationError: for a page starting :data:`MAX_NUMBERED_DEPTH` items deep or deeper (before
+            any query), a malformed cursor, a cursor with ``page``, or a cursor on a list ordered by relevance
         """
         size = pagination.page_size
+        if pagination.cursor is None:
+            self._check_depth(pagination.page, size)
         is_queryset = isinstance(queryset, QuerySet)  # else a list, or an array paged by Postgres (JsonArrayPage)
         order = keyset_order(queryset) if is_queryset else None
         if pagination.cursor is not None:
@@ -209,9 +232,28 @@ class PageNumberPagination(PaginationBase):
             "page": page_number,
             "page_size": size,
             "num_pages": num_pages,
+            "max_page": min(num_pages, self._last_numbered_page(size)),
             "next_cursor": encode_cursor(items[-1].pk) if has_next and order is not None else None,
             "items": items,
         }
+
+    @staticmethod
+    def _last_numbered_page(size: int) -> int:
+        """The last page of ``size`` items that starts less than :data:`MAX_NUMBERED_DEPTH` items deep."""
+        return math.ceil(MAX_NUMBERED_DEPTH / size)
+
+    @classmethod
+    def _check_depth(cls, page: int, size: int) -> None:
+        """Refuse a numbered page starting :data:`MAX_NUMBERED_DEPTH` items deep or deeper (a 422 naming ``page``):
+        whatever the list, before it is read."""
+        depth = (page - 1) * size
+        if depth >= MAX_NUMBERED_DEPTH:
+            raise invalid_parameter(
+                "page",
+                f"page {page} starts {depth:,} items deep; numbered pages reach {MAX_NUMBERED_DEPTH:,} items "
+                f"(page {cls._last_numbered_page(size)} at page_size {size}): go deeper by cursor, "
+                "passing each page's next_cursor",
+            )
 
     @staticmethod
     def _page_at(queryset: Any, offset: int, size: int, is_queryset: bool) -> list:

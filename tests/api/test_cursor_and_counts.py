@@ -1,5 +1,6 @@
-"""Lists at scale: cursors page as far as page numbers do, counts are exact up to a bound and say when they
-are not, and lookups by accession use the accession index."""
+"""Lists at scale: cursors page as far as page numbers do and on past the depth numbered pages stop at (a 422
+before any query), counts are exact up to a bound and say when they are not, and lookups by accession use the
+accession index."""
 
 from __future__ import annotations
 
@@ -173,3 +174,59 @@ def test_deep_numbered_pages_skip_rows_as_ids(client, many, monkeypatch):
         deep = [client.get(f"{API}/analyses", {"page": page, "page_size": 7}).json()["items"] for page in (1, 3, 9)]
     assert deep == shallow and len(deep[2]) == many - 8 * 7
     assert sum('"analyses_analysis"."id" IN (' in query["sql"] for query in captured.captured_queries) == 2
+
+
+@pytest.mark.parametrize(("page", "page_size"), [(401, 25), (15000, 25), (101, 100), (10_001, 1)])
+def test_numbered_page_past_the_depth_bound_is_a_422_before_any_query(client, many, page, page_size):
+    """A page starting ``MAX_NUMBERED_DEPTH`` items deep or deeper is refused before the list is read (its
+    ``OFFSET`` would walk every row before it), whether or not the list reaches that deep: deeper, by cursor."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(f"{API}/analyses", {"page": page, "page_size": page_size})
+    assert response.status_code == 422, response.content
+    body = response.json()
+    assert [error["loc"] for error in body["errors"]] == [["query", "page"]]
+    assert f"page {page} starts {(page - 1) * page_size:,} items deep" in body["detail"]
+    assert "by cursor" in body["detail"] and "next_cursor" in body["detail"]
+    assert captured.captured_queries == []
+
+
+def test_last_page_within_the_depth_bound_is_served(client, many, monkeypatch):
+    monkeypatch.setattr(pagination, "MAX_NUMBERED_DEPTH", 20)
+    last = client.get(f"{API}/analyses", {"page": 2, "page_size": 10})  # items 11-20: starts 10 deep
+    assert last.status_code == 200, last.content
+    assert len(last.json()["items"]) == 10 and last.json()["max_page"] == 2
+    past = client.get(f"{API}/analyses", {"page": 3, "page_size": 10})  # starts 20 deep: the bound
+    assert past.status_code == 422 and "page 3 starts 20 items deep" in past.json()["detail"]
+    assert "(page 2 at page_size 10)" in past.json()["detail"]
+    after_last = client.get(f"{API}/analyses", {"cursor": last.json()["next_cursor"], "page_size": 10}).json()
+    assert len(after_last["items"]) == 10 and after_last["page"] is None  # deeper goes on by cursor
+
+
+@pytest.mark.parametrize(
+    ("page_size", "bound", "max_page"), [(7, 10_000, 9), (7, 20, 3), (10, 20, 2), (25, 75, 3), (25, 100, 3)]
+)
+def test_max_page_is_the_last_page_reachable_by_number(client, many, monkeypatch, page_size, bound, max_page):
+    monkeypatch.setattr(pagination, "MAX_NUMBERED_DEPTH", bound)
+    body = client.get(f"{API}/analyses", {"page_size": page_size}).json()
+    assert body["max_page"] == min(body["num_pages"], -(-bound // page_size)) == max_page
+    assert client.get(f"{API}/analyses", {"page": max_page, "page_size": page_size}).status_code == 200
+    beyond = client.get(f"{API}/analyses", {"page": max_page + 1, "page_size": page_size}).status_code
+    assert beyond == (422 if max_page * page_size >= bound else 404)  # the bound first, before any query
+
+
+def test_max_page_follows_an_estimated_count(client, many, monkeypatch):
+    monkeypatch.setattr(pagination, "EXACT_COUNT_LIMIT", 5)
+    monkeypatch.setattr(pagination, "planner_estimate", lambda cursor, sql, params: 10**6)
+    body = client.get(f"{API}/analyses").json()
+    assert body["count_exact"] is False and body["num_pages"] == 40_000 and body["max_page"] == 400
+
+
+@pytest.mark.parametrize(("path", "page_size"), [("/annotations/pfam", 5), ("/annotations/pfam/hits", 10)])
+def test_depth_bound_holds_for_lists_not_paged_by_a_queryset(client, annotated, monkeypatch, path, page_size):
+    """Pfam counts (a list) and Pfam hits (an array paged inside Postgres) are bounded like every list."""
+    monkeypatch.setattr(pagination, "MAX_NUMBERED_DEPTH", 20)
+    url = f"{API}/analyses/{annotated.public.accession}{path}"
+    assert client.get(url, {"page_size": page_size}).json()["max_page"] == 20 // page_size
+    assert client.get(url, {"page": 20 // page_size, "page_size": page_size}).status_code == 200
+    past = client.get(url, {"page": 20 // page_size + 1, "page_size": page_size})
+    assert past.status_code == 422 and past.json()["errors"][0]["loc"] == ["query", "page"]
