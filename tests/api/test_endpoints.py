@@ -292,6 +292,7 @@ def test_empty_first_page_is_200(client, db):
         "page": 1,
         "page_size": 25,
         "num_pages": 1,
+        "max_page": 1,
         "next_cursor": None,
         "items": [],
     }
