@@ -41,6 +41,7 @@ from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast, Coalesce
 
 from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, lineage_to_ltree_text
+from analyses.public_counts import COUNTERS
 from core.errors import NotFound
 from core.expressions import InArrayOf
 from core.visibility import sees_only_public
@@ -204,7 +205,7 @@ def stored_public_counts() -> dict[str, Coalesce]:
     (:class:`analyses.models.StudyPublicCounts`, one joined row): for callers who see public rows alone."""
     return {
         f"{counter}_count": Coalesce(F(f"public_counts__{counter}"), Value(0), output_field=BigIntegerField())
-        for counter in ("samples", "runs", "analyses")
+        for counter in COUNTERS
     }
 
 

@@ -170,3 +170,17 @@ def test_recount_command_checks_then_repairs(two_studies):
     call_command("recount_studies", stdout=out)
     assert "rewrote the public counts of 2 studies (1 differed)" in out.getvalue()
     assert stored(first) == (1, 1, 0)
+
+
+def test_a_sample_deleted_before_its_links_is_counted_out_once(two_studies):
+    """Django deletes a sample's links first; SQL may delete the sample first (the foreign keys are deferred)."""
+    first, second, first_run, _ = two_studies
+    sample = first_run.sample
+    sample.studies.add(second)
+    assert (stored(first)[0], stored(second)[0]) == (1, 2)
+    Run.objects.filter(sample=sample).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM analyses_sample WHERE id = %s", [sample.pk])
+        assert (stored(first)[0], stored(second)[0]) == (0, 1)
+        cursor.execute("DELETE FROM analyses_sample_studies WHERE sample_id = %s", [sample.pk])
+    assert (stored(first)[0], stored(second)[0]) == (0, 1)
