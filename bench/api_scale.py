@@ -111,7 +111,7 @@ def pick_targets(database_url: str) -> dict[str, str]:
 @dataclass
 class DeepPages:
     """Where the deep pages of ``/analyses`` are: ``deep`` is ``DEEP_SHARE`` of the way through (``cursor`` reads
-    it), ``deepest_numbered`` the last page reachable by number (page 200 at full size)."""
+    it), ``deepest_numbered`` the last page reachable by number (page 100 at full size)."""
 
     deep: int
     cursor: str

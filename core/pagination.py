@@ -56,11 +56,11 @@ _estimates: dict[tuple[str, str, str], tuple[float, int]] = {}
 #: From this many rows deep, a numbered page skips rows as bare ids (see ``PageNumberPagination._page_at``).
 DEFERRED_JOIN_OFFSET = 1_000
 #: Numbered pages reach this many items deep; a page starting deeper is a 422 (page it by cursor). A numbered
-#: page walks every row before it, about 0.23 ms per 1,000 rows of /analyses at MGnify's size (page 15,000 took
-#: 85 ms, by cursor 9 ms). At 10,000 (Elasticsearch's default ``max_result_window``) the deepest page's SQL took
-#: 3.3 ms, three times page 1's; at 5,000 it stays under 2.5 ms, so no numbered page costs much more than the
-#: first. That is 200 pages at the default page size.
-MAX_NUMBERED_DEPTH = 5_000
+#: page walks every row before it, about 0.25 ms per 1,000 rows of /analyses at MGnify's size (page 15,000 took
+#: 85 ms, by cursor 9 ms). The bound keeps the deepest numbered page's SQL within about 1.5x of the first
+#: page's (1.5-2 ms against 1-1.2 ms): at 10,000 items it took 3.3 ms, at 5,000 1.8-3.4 ms. That is 100 pages
+#: at the default page size; GitHub's search API stops at 1,000 results, Elasticsearch at 10,000.
+MAX_NUMBERED_DEPTH = 2_500
 #: Cursors are short; anything longer was not issued by this API.
 MAX_CURSOR_LENGTH = 64
 #: The JSON key of a cursor's position: the last id of the page it follows.
