@@ -168,8 +168,10 @@ def study_list(*, user: Any, biome_lineage: str | None = None, search: str | Non
     :param biome_lineage: only studies in this biome or below it
     :param search: web-search syntax over titles (``"a phrase" word -excluded``)
     """
-    studies = visible_studies(user).prefetch_related(
-        Prefetch("biome", queryset=_accessions_only(Biome, "biome_name", "lineage"))
+    studies = (
+        visible_studies(user)
+        .defer("search_vector")  # searched and ranked in SQL, never shown
+        .prefetch_related(Prefetch("biome", queryset=_accessions_only(Biome, "biome_name", "lineage")))
     )
     if biome_lineage:
         studies = studies.filter(biome_id__in=biome_ids_under(biome_lineage))
