@@ -152,21 +152,23 @@ UNINSTALL_SQL = (
     + "DROP FUNCTION IF EXISTS analyses_add_public_counts(text, bigint[], bigint[]);\n"
 )
 
-#: Every study's counts, counted from the tables (grouped scans, seconds at MGnify's size).
-LIVE_COUNTS_SQL = """
-SELECT s.id AS study_id, coalesce(sm.n, 0) AS samples, coalesce(r.n, 0) AS runs, coalesce(a.n, 0) AS analyses
-FROM analyses_study s
-LEFT JOIN (SELECT l.study_id, count(*) AS n FROM analyses_sample_studies l
-           JOIN analyses_sample x ON x.id = l.sample_id WHERE NOT x.is_private GROUP BY l.study_id) sm
-       ON sm.study_id = s.id
-LEFT JOIN (SELECT study_id, count(*) AS n FROM analyses_run WHERE NOT is_private GROUP BY study_id) r
-       ON r.study_id = s.id
-LEFT JOIN (SELECT study_id, count(*) AS n FROM analyses_analysis WHERE NOT is_private AND NOT is_superseded
-           GROUP BY study_id) a
-       ON a.study_id = s.id
-"""
+#: What each counter counts, over its own table: the first ``_COUNTED`` entry moving it, read on the table
+#: itself instead of a transition table, so the triggers and the recount share one definition.
+_COUNTED_ROWS = {counter: counted.format(rows=table) for _, counter, table, counted in reversed(_COUNTED)}
 
-_COUNTED_TABLES = "analyses_analysis, analyses_run, analyses_sample, analyses_sample_studies"
+#: Every study's counts, counted from the tables (grouped scans, seconds at MGnify's size).
+LIVE_COUNTS_SQL = (
+    "SELECT s.id AS study_id, "
+    + ", ".join(f"coalesce({counter}.n, 0) AS {counter}" for counter in COUNTERS)
+    + " FROM analyses_study s"
+    + "".join(
+        f" LEFT JOIN (SELECT study_id, count(*) AS n FROM ({_COUNTED_ROWS[counter]}) AS r GROUP BY study_id)"
+        f" {counter} ON {counter}.study_id = s.id"
+        for counter in COUNTERS
+    )
+)
+
+_COUNTED_TABLES = ", ".join(sorted({table for _, _, table, _ in _COUNTED}))
 _LOCK_COUNTED_TABLES = f"LOCK TABLE {_COUNTED_TABLES} IN SHARE MODE"
 _UPSERT_LIVE_COUNTS = f"""
 INSERT INTO {COUNTS_TABLE} AS c (study_id, samples, runs, analyses)
