@@ -18,6 +18,7 @@ from pydantic import AfterValidator, WithJsonSchema
 from analyses.charts import AnalysisChart, ChartFormat, StudyChart
 from analyses.models import Analysis, Assembly, ExperimentType
 from analyses.schemas import AnalysisStatusFlag, Provenance, StatusFlagValue
+from core.model_schema import ModelOut
 from ena.accessions import ACCESSION_PATTERNS, AccessionKind
 from ena.read_files import UnusableReadFiles, select_stored_run_files
 from ena.schemas import ImportReport
@@ -183,7 +184,7 @@ class AssemblyFilters(BiomeFilters):
 # ---------------------------------------------------------------------------------------------- biomes
 
 
-class BiomeOut(Schema):
+class BiomeOut(ModelOut):
     biome_name: str
     lineage: str
 
@@ -196,7 +197,7 @@ class BiomeDetailOut(BiomeOut):
 # ---------------------------------------------------------------------------------------------- studies
 
 
-class StudyOut(Schema):
+class StudyOut(ModelOut):
     accession: str = Field(examples=["MGYS00000001"])
     ena_accessions: list[str] = Field(examples=[["PRJEB1234", "ERP001234"]])
     title: str
@@ -206,7 +207,7 @@ class StudyOut(Schema):
     updated_at: datetime
 
 
-class ENAStudyOut(Schema):
+class ENAStudyOut(ModelOut):
     accession: str
     title: str
     fetched_at: datetime | None
@@ -230,37 +231,37 @@ def _first_accession(obj) -> str | None:
     return obj.ena_accessions[0] if obj.ena_accessions else None
 
 
-class SampleOut(Schema):
-    accession: str | None = Field(examples=["SAMEA1234567"], description="The sample's first ENA accession")
+class SampleOut(ModelOut):
+    accession: str | None = Field(
+        validation_alias="first_ena_accession",
+        examples=["SAMEA1234567"],
+        description="The sample's first ENA accession",
+    )
     ena_accessions: list[str]
     biome: BiomeOut | None
     is_private: bool
     created_at: datetime
     updated_at: datetime
 
-    @staticmethod
-    def resolve_accession(obj) -> str | None:
-        return _first_accession(obj)
-
 
 class SampleDetailOut(SampleOut):
     title: str
     scientific_name: str
     tax_id: str
-    studies: list[str] = Field(description="Accessions (MGYS) of the studies the sample belongs to")
+    studies: list[str] = Field(
+        validation_alias="studies_accessions", description="Accessions (MGYS) of the studies the sample belongs to"
+    )
     runs_count: int
     metadata: dict = Field(description="The sample record as ENA returned it")
-
-    @staticmethod
-    def resolve_studies(obj) -> list[str]:
-        return obj.studies_accessions
 
 
 # ---------------------------------------------------------------------------------------------- runs
 
 
-class RunOut(Schema):
-    accession: str | None = Field(examples=["ERR1234567"], description="The run's first ENA accession")
+class RunOut(ModelOut):
+    accession: str | None = Field(
+        validation_alias="first_ena_accession", examples=["ERR1234567"], description="The run's first ENA accession"
+    )
     ena_accessions: list[str]
     study_accession: str
     sample_accession: str | None
@@ -269,10 +270,6 @@ class RunOut(Schema):
     instrument_model: str
     is_private: bool
     created_at: datetime
-
-    @staticmethod
-    def resolve_accession(obj) -> str | None:
-        return _first_accession(obj)
 
 
 class ReadFilesOut(Schema):
@@ -317,7 +314,7 @@ class RunDetailOut(RunOut):
 # ---------------------------------------------------------------------------------------------- assemblies
 
 
-class AssemblyOut(Schema):
+class AssemblyOut(ModelOut):
     id: int
     accession: str | None = Field(description="ERZ accession, once submitted to ENA")
     ena_accessions: list[str]
@@ -345,7 +342,7 @@ class AssemblyDetailOut(AssemblyOut):
 # ---------------------------------------------------------------------------------------------- analyses
 
 
-class AnalysisOut(Schema):
+class AnalysisOut(ModelOut):
     accession: str = Field(examples=["MGYA00000001"])
     study_accession: str
     sample_accession: str | None

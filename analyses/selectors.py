@@ -44,6 +44,7 @@ from analyses.models import Analysis, Assembly, Biome, Run, Sample, Study, linea
 from analyses.public_counts import COUNTERS
 from core.errors import NotFound
 from core.expressions import InArrayOf
+from core.ranked_search import RankedMatches
 from core.visibility import sees_only_public
 from ena.accessions import (
     RUN_KINDS,
@@ -161,8 +162,9 @@ def biome_get(*, lineage: str) -> Biome:
 # ---------------------------------------------------------------------------------------------- studies
 
 
-def study_list(*, user: Any, biome_lineage: str | None = None, search: str | None = None) -> QuerySet:
-    """Studies ``user`` may see, newest first; with ``search``, best title match first.
+def study_list(*, user: Any, biome_lineage: str | None = None, search: str | None = None) -> QuerySet | RankedMatches:
+    """Studies ``user`` may see, newest first; with ``search``, best title match first (then counted exactly,
+    in the ranking's own pass: see :mod:`core.ranked_search`).
 
     :param user: the requesting user (anonymous users see public studies only)
     :param biome_lineage: only studies in this biome or below it
@@ -177,7 +179,7 @@ def study_list(*, user: Any, biome_lineage: str | None = None, search: str | Non
         studies = studies.filter(biome_id__in=biome_ids_under(biome_lineage))
     if search:
         query = SearchQuery(search, search_type="websearch", config="english")
-        return studies.filter(search_vector=query).order_by(SearchRank(F("search_vector"), query).desc(), "-id")
+        return RankedMatches(studies.filter(search_vector=query), rank=SearchRank(F("search_vector"), query))
     return studies.order_by("-id")
 
 
