@@ -60,3 +60,15 @@ def test_each_instance_answers_on_its_own_control_socket(tmp_path: Path) -> None
         for server in servers:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(timeout=30)
+
+
+def test_a_ready_worker_has_frozen_what_it_loaded_out_of_the_collectors_reach() -> None:
+    import gc
+
+    from emgapiv2 import gunicorn_conf
+
+    try:
+        gunicorn_conf.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > 50_000  # Django, the URL conf and the API's schemas
+    finally:
+        gc.unfreeze()
