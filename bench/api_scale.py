@@ -293,10 +293,11 @@ def report(measured: list[Endpoint], first_page_ms: float, deep_cursor_ms: float
             f"{sql50:>6.2f}ms {p(endpoint.sql_ms, 0.95):>6.2f}ms {ratio:>5.1f}x  {'; '.join(problems) or 'ok'}"
         )
     print()
-    print(
-        f"deep page by cursor: {deep_cursor_ms:.1f} ms p50; page 1: {first_page_ms:.1f} ms "
-        f"({deep_cursor_ms / first_page_ms:.2f}x)"
-    )
+    if not math.isnan(deep_cursor_ms / first_page_ms):  # both measured (not left out by --only)
+        print(
+            f"deep page by cursor: {deep_cursor_ms:.1f} ms p50; page 1: {first_page_ms:.1f} ms "
+            f"({deep_cursor_ms / first_page_ms:.2f}x)"
+        )
     print(deep_by_number)
     print(f"verdict: {len(measured) - failures} of {len(measured)} endpoints meet the targets")
 
