@@ -16,7 +16,8 @@ Every list endpoint makes the same number of queries whatever the page size: one
 ``EXPLAIN`` when the count passes the bound and no estimate is remembered), one page, and a constant number
 of ``prefetch_related`` queries. The queryset handed to the paginator must already be ordered by something
 unique, so pages are stable; cursors need the order to be by primary key (the default of every list; a search
-ordered by relevance pages by number only).
+ordered by relevance pages by number only). A search hands over :class:`core.ranked_search.RankedMatches`
+instead of a queryset: it ranks every match to cut any page, so it counts them exactly in that same query.
 """
 
 from __future__ import annotations
@@ -180,7 +181,7 @@ class PageNumberPagination(PaginationBase):
     class Output(Schema):
         count: int = Field(
             description=f"Number of items on all pages: exact up to {EXACT_COUNT_LIMIT:,}, "
-            "Postgres' estimate above (then ``count_exact`` is false)"
+            "Postgres' estimate above (then ``count_exact`` is false); a search's count is always exact"
         )
         count_exact: bool = Field(description="Whether ``count`` (and so ``num_pages``) is exact")
         page: int | None = Field(description="This page's number; null when paging by cursor")
