@@ -227,10 +227,6 @@ class StudyDetailOut(StudyOut):
 # ---------------------------------------------------------------------------------------------- samples
 
 
-def _first_accession(obj) -> str | None:
-    return obj.ena_accessions[0] if obj.ena_accessions else None
-
-
 class SampleOut(ModelOut):
     accession: str | None = Field(
         validation_alias="first_ena_accession",
@@ -332,7 +328,7 @@ class AssemblyOut(ModelOut):
 
     @staticmethod
     def resolve_run_accession(obj) -> str | None:
-        return _first_accession(obj.run) if obj.run_id else None
+        return obj.run.first_ena_accession if obj.run_id else None
 
 
 class AssemblyDetailOut(AssemblyOut):

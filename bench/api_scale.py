@@ -272,7 +272,11 @@ def p(values: list[float], quantile: float) -> float:
     return ordered[min(len(ordered) - 1, round(quantile * (len(ordered) - 1)))]
 
 
-def report(measured: list[Endpoint], first_page_ms: float, deep_cursor_ms: float, deep_by_number: str) -> None:
+def report(
+    measured: list[Endpoint], first_page_ms: float | None, deep_cursor_ms: float | None, deep_by_number: str
+) -> None:
+    """Print the table and the verdict; the cursor line only when both pages were measured (not left out by
+    ``--only``)."""
     header = (
         f"{'endpoint':<32} {'queries':>7} {'HTTP p50':>9} {'p95':>8} {'SQL p50':>8} {'p95':>8} {'ratio':>6}  verdict"
     )
@@ -293,7 +297,7 @@ def report(measured: list[Endpoint], first_page_ms: float, deep_cursor_ms: float
             f"{sql50:>6.2f}ms {p(endpoint.sql_ms, 0.95):>6.2f}ms {ratio:>5.1f}x  {'; '.join(problems) or 'ok'}"
         )
     print()
-    if not math.isnan(deep_cursor_ms / first_page_ms):  # both measured (not left out by --only)
+    if first_page_ms is not None and deep_cursor_ms is not None:
         print(
             f"deep page by cursor: {deep_cursor_ms:.1f} ms p50; page 1: {first_page_ms:.1f} ms "
             f"({deep_cursor_ms / first_page_ms:.2f}x)"
@@ -350,8 +354,8 @@ def main() -> None:
     print(f"database settings: {', '.join(settings) if settings else 'the server defaults'}\n")
     report(
         measured,
-        statistics.median(first.http_ms) if first else float("nan"),
-        statistics.median(deep.http_ms) if deep else float("nan"),
+        statistics.median(first.http_ms) if first else None,
+        statistics.median(deep.http_ms) if deep else None,
         deep_by_number,
     )
 
